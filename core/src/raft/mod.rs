@@ -1,0 +1,5 @@
+//! Raft (placeholder essay; being written).
+
+pub mod message;
+
+pub use message::*;

@@ -1,0 +1,1 @@
+//! Storage formats and the in-memory storage (placeholder; being written).
