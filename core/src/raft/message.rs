@@ -98,6 +98,16 @@ pub struct Envelope {
     pub message: Message,
 }
 
+/// A follower's hint after rejecting an append: the last index at which its log might agree
+/// with the leader's (the largest index not past the rejected one whose term is at most the
+/// rejected `prev_term`), and that entry's term. The leader skips whole terms with it
+/// instead of walking back one entry per round trip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectHint {
+    pub index: Index,
+    pub term: Term,
+}
+
 /// The messages of the protocol. Each request names the response that answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
@@ -109,25 +119,46 @@ pub enum Message {
     PreVoteResponse { granted: bool },
     /// A candidate asks for a vote. `transfer` is set when the election was started by a
     /// leadership transfer, which lets it through a voter's leader-stickiness check.
-    Vote { last_index: Index, last_term: Term, transfer: bool },
+    Vote {
+        last_index: Index,
+        last_term: Term,
+        transfer: bool,
+    },
     /// Answer to `Vote`. Only sent once the vote is durable.
     VoteResponse { granted: bool },
     /// Entries to append after (`prev_index`, `prev_term`), and the leader's commit index.
-    Append { prev_index: Index, prev_term: Term, entries: Vec<Entry>, commit: Index },
-    /// Answer to `Append`. On success `index` is the last index the follower now holds in
-    /// agreement with the leader (only sent once durable). On rejection, `index` and
-    /// `hint_term` tell the leader where to look for the point of agreement.
-    AppendResponse { success: bool, index: Index, hint_term: Term },
+    Append {
+        prev_index: Index,
+        prev_term: Term,
+        entries: Vec<Entry>,
+        commit: Index,
+    },
+    /// Answer to `Append`. On success (`reject` is `None`) `index` is the last index the
+    /// follower now holds in agreement with the leader; it is only sent once durable. On
+    /// rejection `index` is the `prev_index` that did not match, and the hint tells the leader
+    /// where to look for the point of agreement.
+    AppendResponse {
+        index: Index,
+        reject: Option<RejectHint>,
+    },
     /// The leader's heartbeat: keeps followers from campaigning, carries the commit index
     /// (capped at what the follower is known to hold) and a read round number for ReadIndex.
     Heartbeat { commit: Index, read_round: u64 },
     /// Answer to `Heartbeat`, echoing the read round.
     HeartbeatResponse { read_round: u64, last_index: Index },
     /// A chunk of a snapshot, starting at byte `offset` of its data.
-    InstallSnapshot { meta: SnapshotMeta, offset: u64, data: Vec<u8>, done: bool },
+    InstallSnapshot {
+        meta: SnapshotMeta,
+        offset: u64,
+        data: Vec<u8>,
+        done: bool,
+    },
     /// Answer to `InstallSnapshot`: the next byte offset wanted, or, when the snapshot was
     /// installed (and is durable), `installed` with its index.
-    InstallSnapshotResponse { next_offset: u64, installed: Option<Index> },
+    InstallSnapshotResponse {
+        next_offset: u64,
+        installed: Option<Index>,
+    },
     /// A leadership transfer: the leader tells its chosen successor to campaign right away.
     TimeoutNow,
 }
