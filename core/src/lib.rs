@@ -10,6 +10,7 @@
 //! now" acknowledgements are inputs; messages to send, bytes to persist and entries to apply
 //! are outputs. That is what makes a run reproducible from its seed.
 
+pub mod check;
 pub mod kv;
 pub mod raft;
 pub mod storage;

@@ -1,0 +1,218 @@
+use super::*;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64;
+
+fn op(client: u64, input: KvInput, output: KvOutput, invoke: u64, complete: u64) -> Operation {
+    let complete = (!matches!(output, KvOutput::Unknown | KvOutput::Failed)).then_some(complete);
+    Operation {
+        client,
+        key: b"k".to_vec(),
+        input,
+        output,
+        invoke,
+        complete,
+    }
+}
+
+fn put(v: &str) -> KvInput {
+    KvInput::Put(v.as_bytes().to_vec())
+}
+
+fn read(v: Option<&str>) -> KvOutput {
+    KvOutput::Value(v.map(|v| v.as_bytes().to_vec()))
+}
+
+#[test]
+fn sequential_history_is_linearizable() {
+    let history = vec![
+        op(1, KvInput::Get, read(None), 1, 2),
+        op(1, put("a"), KvOutput::Ok, 3, 4),
+        op(2, KvInput::Get, read(Some("a")), 5, 6),
+        op(2, KvInput::Delete, KvOutput::Deleted(true), 7, 8),
+        op(1, KvInput::Get, read(None), 9, 10),
+    ];
+    assert_eq!(check(&history), Verdict::Linearizable);
+}
+
+#[test]
+fn stale_read_after_completed_write_is_caught() {
+    let history = vec![
+        op(1, put("a"), KvOutput::Ok, 1, 2),
+        op(1, put("b"), KvOutput::Ok, 3, 4),
+        op(2, KvInput::Get, read(Some("a")), 5, 6),
+    ];
+    let Verdict::Violation(counterexample) = check(&history) else {
+        panic!("expected a violation");
+    };
+    assert_eq!(counterexample.key, b"k".to_vec());
+    assert_eq!(counterexample.operation, 2);
+}
+
+#[test]
+fn concurrent_write_may_be_seen_or_not() {
+    // The read overlaps the write of "b": either value is fine.
+    for seen in ["a", "b"] {
+        let history = vec![
+            op(1, put("a"), KvOutput::Ok, 1, 2),
+            op(1, put("b"), KvOutput::Ok, 3, 6),
+            op(2, KvInput::Get, read(Some(seen)), 4, 5),
+        ];
+        assert_eq!(check(&history), Verdict::Linearizable, "read {seen}");
+    }
+}
+
+#[test]
+fn unknown_write_may_take_effect_late_or_never() {
+    let unknown = op(1, put("b"), KvOutput::Unknown, 3, 0);
+    for (value, expected) in [("a", true), ("b", true)] {
+        let history = vec![
+            op(1, put("a"), KvOutput::Ok, 1, 2),
+            unknown.clone(),
+            op(2, KvInput::Get, read(Some(value)), 10, 11),
+        ];
+        assert_eq!(check(&history).is_linearizable(), expected);
+    }
+    // But it cannot take effect before it was invoked.
+    let history = vec![
+        op(1, put("a"), KvOutput::Ok, 1, 2),
+        op(2, KvInput::Get, read(Some("b")), 3, 4),
+        op(1, put("b"), KvOutput::Unknown, 5, 0),
+    ];
+    assert!(!check(&history).is_linearizable());
+}
+
+#[test]
+fn failed_writes_never_take_effect() {
+    let history = vec![
+        op(1, put("a"), KvOutput::Failed, 1, 0),
+        op(2, KvInput::Get, read(Some("a")), 3, 4),
+    ];
+    assert!(!check(&history).is_linearizable());
+}
+
+#[test]
+fn compare_and_set_follows_the_model() {
+    let cas = |expected: Option<&str>, new: Option<&str>| KvInput::CompareAndSet {
+        expected: expected.map(|v| v.as_bytes().to_vec()),
+        new: new.map(|v| v.as_bytes().to_vec()),
+    };
+    let result = |ok: bool, current: Option<&str>| KvOutput::CasResult {
+        ok,
+        current: current.map(|v| v.as_bytes().to_vec()),
+    };
+    let good = vec![
+        op(1, cas(None, Some("a")), result(true, Some("a")), 1, 2),
+        op(1, cas(None, Some("b")), result(false, Some("a")), 3, 4),
+        op(1, cas(Some("a"), None), result(true, None), 5, 6),
+    ];
+    assert_eq!(check(&good), Verdict::Linearizable);
+    let bad = vec![
+        op(1, cas(None, Some("a")), result(true, Some("a")), 1, 2),
+        op(2, cas(None, Some("b")), result(true, Some("b")), 3, 4),
+    ];
+    assert!(!check(&bad).is_linearizable());
+}
+
+/// A random history produced by a real register: every operation takes effect at a point
+/// between its invocation and its completion; unknown writes take effect or not.
+pub(crate) fn random_history(seed: u64, ops: u64, keys: u64, clients: u64) -> Vec<Operation> {
+    let mut rng = Pcg64::seed_from_u64(seed);
+    // (linearization point, operation index, effect)
+    let mut planned: Vec<(u64, usize, bool)> = Vec::new();
+    let mut history = Vec::new();
+    let mut clock = vec![0u64; clients as usize];
+    for n in 0..ops {
+        let client = rng.random_range(0..clients) as usize;
+        let key = format!("k{}", rng.random_range(0..keys)).into_bytes();
+        let invoke = clock[client] * clients + client as u64 + 1;
+        let point = invoke + rng.random_range(1..20) * clients;
+        let complete = point + rng.random_range(1..20) * clients;
+        clock[client] = complete / clients + 1;
+        let input = match rng.random_range(0..10) {
+            0..=3 => KvInput::Get,
+            4..=6 => KvInput::Put(format!("v{n}").into_bytes()),
+            7 => KvInput::Delete,
+            _ => KvInput::CompareAndSet {
+                expected: rng
+                    .random_bool(0.5)
+                    .then(|| format!("v{}", n.saturating_sub(3)).into_bytes()),
+                new: Some(format!("v{n}").into_bytes()),
+            },
+        };
+        let unknown = !matches!(input, KvInput::Get) && rng.random_range(0..20) == 0;
+        let effect = !unknown || rng.random_bool(0.5);
+        planned.push((point, history.len(), effect));
+        history.push(Operation {
+            client: client as u64,
+            key,
+            input,
+            output: KvOutput::Unknown,
+            invoke,
+            complete: (!unknown).then_some(complete),
+        });
+    }
+    planned.sort_unstable();
+    let mut map: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+    for (_, i, effect) in planned {
+        let operation = &mut history[i];
+        if !effect {
+            continue;
+        }
+        let current = map.get(&operation.key).cloned();
+        let output = match &operation.input {
+            KvInput::Get => KvOutput::Value(current),
+            KvInput::Put(value) => {
+                map.insert(operation.key.clone(), value.clone());
+                KvOutput::Ok
+            }
+            KvInput::Delete => KvOutput::Deleted(map.remove(&operation.key).is_some()),
+            KvInput::CompareAndSet { expected, new } => {
+                let ok = current == *expected;
+                if ok {
+                    match new {
+                        Some(value) => map.insert(operation.key.clone(), value.clone()),
+                        None => map.remove(&operation.key),
+                    };
+                }
+                let current = if ok { new.clone() } else { current };
+                KvOutput::CasResult { ok, current }
+            }
+        };
+        if operation.complete.is_some() {
+            operation.output = output;
+        }
+    }
+    history
+}
+
+#[test]
+fn random_register_histories_are_linearizable() {
+    for seed in 0..50 {
+        let history = random_history(seed, 400, 4, 5);
+        assert_eq!(check(&history), Verdict::Linearizable, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_corrupted_read_is_caught() {
+    for seed in 0..50 {
+        let mut history = random_history(seed, 200, 3, 4);
+        let read = history
+            .iter()
+            .rposition(|o| matches!(o.output, KvOutput::Value(_)))
+            .expect("some read");
+        history[read].output = KvOutput::Value(Some(b"never written".to_vec()));
+        assert!(!check(&history).is_linearizable(), "seed {seed}");
+    }
+}
+
+/// The bound: 10,000 operations over 100 keys in under a second (the test profile
+/// is optimized, opt-level 1).
+#[test]
+fn ten_thousand_operations_check_in_under_a_second() {
+    let history = random_history(7, 10_000, 100, 10);
+    let started = std::time::Instant::now();
+    assert_eq!(check(&history), Verdict::Linearizable);
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_millis() < 1_000, "took {elapsed:?}");
+}
