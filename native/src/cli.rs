@@ -1,7 +1,7 @@
 //! The command line. To add a subcommand: add a variant to [`Command`] holding its arguments
 //! struct, a module with a `run(args) -> Result`, and one arm in [`Command::run`].
 
-use crate::serve_web;
+use crate::{client, cluster, config, node, serve_web};
 use clap::{Parser, Subcommand};
 use std::error::Error;
 
@@ -18,6 +18,18 @@ pub struct Cli {
 pub enum Command {
     /// Serve the built web app (a folder such as `dist/`) over HTTP.
     ServeWeb(serve_web::Args),
+    /// Run one node: Raft peers, RESP clients, WAL, HTTP/WebSocket gateway.
+    Node(config::NodeArgs),
+    /// Start a local cluster (node i: RESP 6378+i, HTTP 8079+i, peers 7000+i).
+    Cluster(cluster::ClusterArgs),
+    /// Set a key (SET over RESP).
+    Put(client::PutArgs),
+    /// Read a key (GET over RESP; linearizable).
+    Get(client::KeyArgs),
+    /// Delete a key (DEL over RESP).
+    Del(client::KeyArgs),
+    /// Show a table of the nodes' Raft state.
+    Status(client::StatusArgs),
 }
 
 /// The result of a subcommand: errors are printed by `main`, which then exits non-zero.
@@ -27,6 +39,12 @@ impl Command {
     pub fn run(self) -> CommandResult {
         match self {
             Command::ServeWeb(args) => serve_web::run(args),
+            Command::Node(args) => node::run(args),
+            Command::Cluster(args) => cluster::run(args),
+            Command::Put(args) => client::put(args),
+            Command::Get(args) => client::get(args),
+            Command::Del(args) => client::del(args),
+            Command::Status(args) => client::status(args),
         }
     }
 }

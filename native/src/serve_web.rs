@@ -103,7 +103,7 @@ fn handle(mut stream: TcpStream, root: &Path) -> io::Result<()> {
 
 /// Maps a request target to a file under `root`, or `None` when it names nothing servable.
 /// Only plain path segments are accepted: no `..`, no absolute paths, no hidden files.
-fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
+pub(crate) fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     let path = target.split(['?', '#']).next()?;
     let relative = path.strip_prefix('/')?;
     let mut file = root.to_path_buf();
@@ -119,7 +119,7 @@ fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
-fn content_type(path: &Path) -> &'static str {
+pub(crate) fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
         Some("js" | "mjs") => "text/javascript; charset=utf-8",

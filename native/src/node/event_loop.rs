@@ -1,0 +1,424 @@
+//! The mio event loop: sockets in, driver recipe, sockets out.
+//!
+//! Tokens: fixed ones for the two listeners and the gateway's waker, then one fresh token
+//! per connection (never reused, so a late event for a closed connection cannot reach a new
+//! one). Each turn: poll with a timeout that ends at the node's next deadline; drain every
+//! ready socket to `WouldBlock`; tick the node if its deadline passed; then run the driver
+//! recipe until the node has nothing more to say.
+
+use super::client::{Client, CLIENT_READ_BYTES_MAX};
+use super::requests::{Forward, InFlight};
+use crate::config::NodeArgs;
+use crate::gateway::{self, GatewayLink};
+use crate::metrics::Metrics;
+use crate::net::{interrupted, would_block, Conn, ReadOutcome};
+use crate::peer::{frame, Outbound, PeerMessage};
+use crate::wal::FileStore;
+use flotilla_core::raft::HardState;
+use flotilla_core::replica::Replica;
+use flotilla_core::{Millis, NodeId};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PEER_LISTENER: Token = Token(0);
+const RESP_LISTENER: Token = Token(1);
+const WAKER: Token = Token(2);
+const FIRST_CONNECTION_TOKEN: usize = 16;
+
+/// The longest the loop sleeps, so that it notices a stop signal promptly.
+const POLL_TIMEOUT_MS_MAX: Millis = 100;
+/// Most events handled per poll call.
+const EVENTS_CAPACITY: usize = 1024;
+/// Most unparsed bytes buffered from one inbound peer connection.
+const PEER_READ_BYTES_MAX: usize = 2 * frame::FRAME_BYTES_MAX;
+
+/// Everything the node's thread owns.
+#[derive(Debug)]
+pub struct EventLoop {
+    pub(super) poll: Poll,
+    start: Instant,
+    pub(super) me: NodeId,
+    pub(super) replica: Replica,
+    pub(super) store: FileStore,
+    /// The cluster token that AUTH checks.
+    pub(super) token: String,
+    peer_listener: TcpListener,
+    resp_listener: TcpListener,
+    /// One dialled connection per other member.
+    pub(super) peers: BTreeMap<NodeId, Outbound>,
+    pub(super) peer_write_bytes_max: usize,
+    /// Connections peers dialled to us: receive only.
+    inbound: BTreeMap<Token, Conn>,
+    pub(super) clients: BTreeMap<Token, Client>,
+    next_token: usize,
+    /// Requests submitted to the replica, by request id.
+    pub(super) in_flight: BTreeMap<u64, InFlight>,
+    pub(super) next_request_id: u64,
+    /// Commands forwarded to the leader, by forward id.
+    pub(super) forwards: BTreeMap<u64, Forward>,
+    pub(super) next_forward_id: u64,
+    pub(super) gateway: GatewayLink,
+    pub(super) metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    /// The hard state last written, and when: see `driver::should_write_hard_state`.
+    pub(super) hard_state_written: (HardState, Millis),
+    pub(super) status_published_at: Option<Millis>,
+    pub(super) addresses: Addresses,
+}
+
+/// The node's own addresses, for status views.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Addresses {
+    pub peer: String,
+    pub resp: String,
+    pub http: String,
+}
+
+impl EventLoop {
+    pub fn new(args: &NodeArgs, replica: Replica, store: FileStore) -> io::Result<EventLoop> {
+        let poll = Poll::new()?;
+        let bind = |addr| {
+            TcpListener::bind(addr)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+        };
+        let mut peer_listener = bind(args.peer_addr)?;
+        let mut resp_listener = bind(args.resp_addr)?;
+        poll.registry()
+            .register(&mut peer_listener, PEER_LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut resp_listener, RESP_LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let metrics = Arc::new(Metrics::default());
+        let gateway = gateway::spawn(args.http_addr, args.web_dir.clone(), waker, metrics.clone())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(signal, stop.clone())?;
+        }
+        let me = replica.node().id();
+        let hard_state = HardState {
+            term: replica.node().term(),
+            vote: replica.node().vote(),
+            commit: replica.node().commit_index(),
+        };
+        let addresses = Addresses {
+            peer: args.peer_addr.to_string(),
+            resp: args.resp_addr.to_string(),
+            http: gateway.address.to_string(),
+        };
+        tracing::info!(
+            node = %me,
+            peer = %addresses.peer,
+            resp = %addresses.resp,
+            http = %addresses.http,
+            "listening"
+        );
+        let mut event_loop = EventLoop {
+            poll,
+            start: Instant::now(),
+            me,
+            replica,
+            store,
+            token: args.token.clone(),
+            peer_listener,
+            resp_listener,
+            peers: BTreeMap::new(),
+            peer_write_bytes_max: args.peer_write_bytes_max,
+            inbound: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            next_token: FIRST_CONNECTION_TOKEN,
+            in_flight: BTreeMap::new(),
+            next_request_id: 1,
+            forwards: BTreeMap::new(),
+            next_forward_id: 1,
+            gateway,
+            metrics,
+            stop,
+            hard_state_written: (hard_state, 0),
+            status_published_at: None,
+            addresses,
+        };
+        event_loop.sync_peers();
+        Ok(event_loop)
+    }
+
+    /// Milliseconds since the loop started: the node's clock.
+    pub(super) fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    pub(super) fn fresh_token(&mut self) -> Token {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        token
+    }
+
+    /// Runs until a stop signal. Errors only for failures the node cannot survive (the disk).
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        while !self.stop.load(Ordering::Relaxed) {
+            let timeout = self.poll_timeout();
+            if let Err(error) = self.poll.poll(&mut events, Some(timeout)) {
+                if interrupted(&error) {
+                    continue;
+                }
+                return Err(error);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    PEER_LISTENER => self.accept_peers(),
+                    RESP_LISTENER => self.accept_clients(),
+                    WAKER => self.drain_gateway(),
+                    token => self.connection_event(token),
+                }
+            }
+            self.on_timers();
+            self.drive()?;
+            self.resume_clients();
+        }
+        tracing::info!(node = %self.me, "stopping on signal");
+        Ok(())
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        let now = self.now();
+        let mut deadline = self
+            .replica
+            .node()
+            .next_deadline()
+            .min(now + POLL_TIMEOUT_MS_MAX);
+        for peer in self.peers.values() {
+            if let Some(at) = peer.next_deadline() {
+                deadline = deadline.min(at);
+            }
+        }
+        Duration::from_millis(deadline.saturating_sub(now))
+    }
+
+    /// Ticks the node, redials peers and expires forwards whose time has come.
+    fn on_timers(&mut self) {
+        let now = self.now();
+        if now >= self.replica.node().next_deadline() {
+            self.replica.node_mut().tick(now);
+        }
+        let ids: Vec<NodeId> = self.peers.keys().copied().collect();
+        for id in ids {
+            let token = Token(self.next_token);
+            let registry = self.poll.registry();
+            if let Some(peer) = self.peers.get_mut(&id) {
+                if peer.maybe_dial(registry, now, token) {
+                    self.next_token += 1;
+                }
+            }
+        }
+        self.expire_forwards(now);
+    }
+
+    fn accept_peers(&mut self) {
+        loop {
+            match self.peer_listener.accept() {
+                Ok((stream, address)) => {
+                    let token = self.fresh_token();
+                    match Conn::register(self.poll.registry(), stream, token, false) {
+                        Ok(conn) => {
+                            tracing::debug!(%address, "peer connected");
+                            self.inbound.insert(token, conn);
+                            // Bytes may already be waiting; edge-triggered readiness would
+                            // not report them again.
+                            self.inbound_event(token);
+                        }
+                        Err(error) => tracing::warn!(%error, "cannot register a peer connection"),
+                    }
+                }
+                Err(e) if would_block(&e) => return,
+                Err(e) if interrupted(&e) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a peer failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn accept_clients(&mut self) {
+        loop {
+            match self.resp_listener.accept() {
+                Ok((stream, _)) => {
+                    // Replies are small and latency matters more than packet count.
+                    let _ = stream.set_nodelay(true);
+                    let token = self.fresh_token();
+                    match Conn::register(self.poll.registry(), stream, token, false) {
+                        Ok(conn) => {
+                            self.clients.insert(token, Client::new(conn));
+                            self.client_event(token);
+                        }
+                        Err(error) => tracing::warn!(%error, "cannot register a client"),
+                    }
+                }
+                Err(e) if would_block(&e) => return,
+                Err(e) if interrupted(&e) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a client failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn connection_event(&mut self, token: Token) {
+        if self.clients.contains_key(&token) {
+            self.client_event(token);
+        } else if self.inbound.contains_key(&token) {
+            self.inbound_event(token);
+        } else {
+            let now = self.now();
+            let me = self.me;
+            let registry = self.poll.registry();
+            let Some(peer) = self.peers.values_mut().find(|p| p.token() == Some(token)) else {
+                return;
+            };
+            let was_connected = peer.is_connected();
+            peer.on_event(registry, now, me);
+            if was_connected && !peer.is_connected() {
+                let id = peer.id;
+                self.fail_forwards_to(id);
+            }
+        }
+    }
+
+    /// Reads frames from a peer's connection and acts on them.
+    fn inbound_event(&mut self, token: Token) {
+        let Some(conn) = self.inbound.get_mut(&token) else {
+            return;
+        };
+        let outcome = conn.read_available(PEER_READ_BYTES_MAX);
+        let mut messages = Vec::new();
+        let mut broken = outcome == ReadOutcome::Closed;
+        let mut used = 0;
+        loop {
+            match frame::decode(&conn.read_buf[used..]) {
+                Ok(Some((message, length))) => {
+                    messages.push(message);
+                    used += length;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "dropping a peer connection that sent a bad frame");
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        conn.read_buf.drain(..used);
+        if broken {
+            conn.deregister(self.poll.registry());
+            self.inbound.remove(&token);
+        }
+        for message in messages {
+            self.peer_message(message);
+        }
+    }
+
+    fn peer_message(&mut self, message: PeerMessage) {
+        let now = self.now();
+        match message {
+            PeerMessage::Hello { from } => tracing::debug!(peer = %from, "peer introduced itself"),
+            PeerMessage::Raft(envelope) => {
+                let from = envelope.from;
+                if let Err(error) = self.replica.node_mut().step(now, envelope) {
+                    tracing::debug!(peer = %from, %error, "refused a message");
+                }
+            }
+            PeerMessage::Forward { from, id, args } => self.forwarded_command(from, id, args),
+            PeerMessage::ForwardReply { id, reply } => self.forward_replied(id, reply),
+        }
+    }
+
+    /// Reads and runs a client's commands.
+    pub(super) fn client_event(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let mut closed = false;
+        if client.accepts_more() {
+            closed = client.conn.read_available(CLIENT_READ_BYTES_MAX) == ReadOutcome::Closed;
+        }
+        self.run_client_commands(token);
+        let registry = self.poll.registry();
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let flushed = client.conn.flush(registry);
+        let done =
+            client.closing && client.all_answered() && client.conn.pending_write_bytes() == 0;
+        if closed || flushed.is_err() || done {
+            client.conn.deregister(registry);
+            self.clients.remove(&token);
+        }
+    }
+
+    /// Clients that stopped reading because of backpressure, and whose replies drained,
+    /// read again (their sockets will not signal readiness for bytes already waiting).
+    fn resume_clients(&mut self) {
+        let waiting: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.accepts_more() && !c.conn.read_buf.is_empty() || c.closing)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in waiting {
+            self.client_event(token);
+        }
+        let registry = self.poll.registry();
+        let mut broken = Vec::new();
+        for (token, client) in &mut self.clients {
+            if client.conn.flush(registry).is_err() {
+                broken.push(*token);
+            }
+        }
+        for token in broken {
+            if let Some(mut client) = self.clients.remove(&token) {
+                client.conn.deregister(self.poll.registry());
+            }
+        }
+    }
+
+    /// Sends a message to a peer (dropped if it is unreachable or its buffer is full).
+    pub(super) fn send_to_peer(&mut self, to: NodeId, message: &PeerMessage) -> bool {
+        let now = self.now();
+        let registry = self.poll.registry();
+        let Some(peer) = self.peers.get_mut(&to) else {
+            return false;
+        };
+        let sent = peer.send(registry, now, message);
+        if !sent {
+            Metrics::add(&self.metrics.peer_messages_dropped, 1);
+        }
+        sent
+    }
+
+    /// Makes the outbound connections match the membership: dial new members, hang up on
+    /// removed ones.
+    pub(super) fn sync_peers(&mut self) {
+        let members = self.replica.node().membership().members.clone();
+        let registry = self.poll.registry();
+        let now = self.start.elapsed().as_millis() as Millis;
+        self.peers.retain(|id, peer| {
+            let keep = members.get(id).is_some_and(|m| m.address == peer.address);
+            if !keep {
+                peer.fail(registry, now);
+            }
+            keep
+        });
+        for (id, member) in members {
+            if id != self.me && !self.peers.contains_key(&id) {
+                let peer = Outbound::new(id, member.address.clone(), self.peer_write_bytes_max);
+                self.peers.insert(id, peer);
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The messages on a peer connection.
+
+use crate::resp::Reply;
+use flotilla_core::raft::Envelope;
+use flotilla_core::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// One frame's content on a peer connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// The first frame on a dialled connection: who is calling. Only used for logs.
+    Hello { from: NodeId },
+    /// A Raft message.
+    Raft(Envelope),
+    /// A client command that a follower received and forwards to the leader. The leader
+    /// runs it as it would a local client's and answers with `ForwardReply` carrying `id`.
+    Forward {
+        from: NodeId,
+        id: u64,
+        args: Vec<Vec<u8>>,
+    },
+    /// The leader's answer to `Forward { id, .. }`.
+    ForwardReply { id: u64, reply: Reply },
+}
