@@ -26,6 +26,11 @@ pub enum Payload {
     Command(Vec<u8>),
     /// A single-server membership change. It takes effect as soon as it is appended.
     Config(ConfChange),
+    /// The cluster's initial configuration: entry 1 of every cluster's log, written by each
+    /// founding member when it first starts. Keeping it in the log (rather than in each
+    /// node's flags) is what lets a node that joins later learn who votes by replicating
+    /// the log like everyone else.
+    Bootstrap(Membership),
 }
 
 /// A single-server membership change.

@@ -186,8 +186,10 @@ pub struct PeerStatus {
 }
 
 impl Node {
-    /// A brand-new node with an empty log, in `membership` (the cluster's initial
-    /// configuration; empty for a node that will join as a learner).
+    /// A brand-new node. A founding member is given the cluster's initial `membership`,
+    /// which becomes entry 1 of its log (`Payload::Bootstrap`, term 0, identical on every
+    /// founding member); a node that will join later as a learner is given an empty one and
+    /// learns the configuration from the log it receives.
     pub fn new(config: Config, membership: Membership, now: Millis) -> Result<Node, RestoreError> {
         Node::restore(
             config,
@@ -200,7 +202,9 @@ impl Node {
     }
 
     /// A node rebuilt from what its storage holds. The driver restores its state machine
-    /// from the same `snapshot`.
+    /// from the same `snapshot`. `initial_membership` only matters when storage is empty (a
+    /// founding member that crashed before persisting anything): the bootstrap entry is then
+    /// written again.
     pub fn restore(
         config: Config,
         initial_membership: Membership,
@@ -220,11 +224,16 @@ impl Node {
             }
             expected = expected.next();
         }
+        let bootstrap =
+            snapshot.is_none() && entries.is_empty() && !initial_membership.members.is_empty();
         let snapshot_membership = snapshot
             .as_ref()
-            .map_or(initial_membership, |s| s.meta.membership.clone());
-        let log = RaftLog::restore(snapshot_index, snapshot_term, entries);
-        let commit = hard_state.commit.max(snapshot_index).min(log.last_index());
+            .map_or_else(Membership::default, |s| s.meta.membership.clone());
+        let mut log = RaftLog::restore(snapshot_index, snapshot_term, entries);
+        if bootstrap {
+            log.push(Term(0), Payload::Bootstrap(initial_membership));
+        }
+        let commit = hard_state.commit.max(snapshot_index).min(log.persisted());
         let rng = Pcg64::seed_from_u64(config.seed);
         let mut node = Node {
             rng,
@@ -717,8 +726,10 @@ impl Node {
     pub(super) fn membership_at(&self, index: Index) -> Membership {
         let mut membership = self.snapshot_membership.clone();
         for entry in self.log.slice(self.log.first_index(), index) {
-            if let Payload::Config(change) = &entry.payload {
-                membership.apply(change);
+            match &entry.payload {
+                Payload::Config(change) => membership.apply(change),
+                Payload::Bootstrap(initial) => membership = initial.clone(),
+                Payload::Noop | Payload::Command(_) => {}
             }
         }
         membership

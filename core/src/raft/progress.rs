@@ -41,6 +41,8 @@ pub struct Progress {
     pub recent_active: bool,
     /// The last ReadIndex round the follower confirmed.
     pub read_round_acked: u64,
+    /// The highest commit index sent to the follower in an append.
+    pub commit_sent: Index,
 }
 
 impl Progress {
@@ -52,6 +54,7 @@ impl Progress {
             state: SendState::Probe { paused: false },
             recent_active: false,
             read_round_acked: 0,
+            commit_sent: Index(0),
         }
     }
 

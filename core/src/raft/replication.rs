@@ -59,6 +59,7 @@ impl Node {
         if let Role::Leader(leader) = &mut self.role {
             if let Some(progress) = leader.progress.get_mut(&to) {
                 progress.sent(last);
+                progress.commit_sent = commit;
             }
         }
         self.send(
@@ -139,15 +140,27 @@ impl Node {
         }
     }
 
-    /// Keeps the pipeline to `to` full.
+    /// Keeps the pipeline to `to` full, and tells it the commit index if it lags.
     fn send_append_burst(&mut self, to: NodeId) {
         let inflight_max = self.config.inflight_appends_max;
+        let mut sent = false;
         for _ in 0..inflight_max {
             let before = self.out.messages.len();
             self.send_append(to, false);
             if self.out.messages.len() == before {
                 break;
             }
+            sent = true;
+        }
+        let Role::Leader(leader) = &self.role else {
+            return;
+        };
+        let commit_lags = leader
+            .progress
+            .get(&to)
+            .is_some_and(|p| p.commit_sent < self.commit);
+        if !sent && commit_lags {
+            self.send_append(to, true);
         }
     }
 
@@ -232,6 +245,12 @@ impl Node {
         progress.recent_active = true;
         progress.read_round_acked = progress.read_round_acked.max(read_round);
         progress.unpause();
+        let replicating = matches!(progress.state, super::progress::SendState::Replicate { .. });
+        if replicating && last_index.next() < progress.next_index {
+            // The follower's log ends before what we think is in flight: appends were lost
+            // (or the follower restarted). Probe again from where it ends.
+            progress.rejected(last_index.next());
+        }
         let behind =
             progress.match_index < self.log.last_index() || last_index > progress.match_index;
         self.release_confirmed_reads();
@@ -416,10 +435,11 @@ impl Node {
             .cloned()
             .collect();
         self.log.extend(&new);
-        for entry in &new {
-            if let Payload::Config(change) = &entry.payload {
-                self.apply_conf_change(entry.index, change);
-            }
+        let changes_config =
+            |e: &Entry| matches!(e.payload, Payload::Config(_) | Payload::Bootstrap(_));
+        if new.iter().any(changes_config) {
+            // Configurations take effect when appended (§4.1 of the thesis).
+            self.recompute_membership();
         }
         Ok(())
     }
@@ -459,6 +479,6 @@ pub(super) fn payload_bytes(payload: &Payload) -> u64 {
     match payload {
         Payload::Noop => 0,
         Payload::Command(data) => data.len() as u64,
-        Payload::Config(_) => 64,
+        Payload::Config(_) | Payload::Bootstrap(_) => 64,
     }
 }

@@ -2,7 +2,7 @@
 //! `core/tests/` are the main corpus.
 
 use super::*;
-use crate::types::{Index, Millis, NodeId};
+use crate::types::{Millis, NodeId};
 use std::collections::BTreeMap;
 
 /// Delivers every message at once and makes every Ready durable at once.
