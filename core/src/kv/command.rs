@@ -164,15 +164,12 @@ impl Request {
         postcard::to_allocvec(self).expect("postcard encodes a Request into a Vec")
     }
 
-    /// Decodes a request from `Payload::Command` bytes. Never panics.
+    /// Decodes a request from `Payload::Command` bytes. Never panics; a declared length larger
+    /// than the bytes fails instead of allocating (serde preallocates at most 1 MiB for a
+    /// sequence, and postcard stops at the end of the input). It checks no size limit: it also runs in `apply`, whose answer
+    /// must not depend on limits that may change between releases ([`Request::validate`]
+    /// checks them before a proposal).
     pub fn decode(bytes: &[u8]) -> Result<Request, RequestError> {
-        if bytes.len() as u64 > REQUEST_BYTES_MAX {
-            return Err(RequestError::TooLarge {
-                what: "encoded request",
-                bytes: bytes.len() as u64,
-                max: REQUEST_BYTES_MAX,
-            });
-        }
         let (request, rest) = postcard::take_from_bytes::<Request>(bytes)
             .map_err(|error| RequestError::Malformed(error.to_string()))?;
         if !rest.is_empty() {

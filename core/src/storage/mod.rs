@@ -89,6 +89,10 @@ pub use snapshot::{decode_snapshot, encode_snapshot};
 use crate::raft::message::{Entry, HardState, Snapshot};
 use crate::types::Index;
 
+// A log entry carrying the largest request the KV accepts, with its index, term and
+// encoding overhead, must fit in one record.
+const _: () = assert!(crate::kv::REQUEST_BYTES_MAX + 1024 <= RECORD_PAYLOAD_BYTES_MAX);
+
 /// What a node finds on its disk when it starts.
 ///
 /// Invariant: `entries` are contiguous and start right after the snapshot's index (or at
