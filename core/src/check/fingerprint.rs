@@ -40,6 +40,14 @@ pub fn payload(payload: &crate::raft::Payload) -> u64 {
     let mut hash = Fnv64::default();
     match payload {
         Payload::Noop => hash.write(&[0]),
+        Payload::Bootstrap(membership) => {
+            hash.write(&[5]);
+            for (id, member) in &membership.members {
+                hash.write_u64(id.0);
+                hash.write(&[u8::from(member.role == crate::raft::MemberRole::Voter)]);
+                hash.write(member.address.as_bytes());
+            }
+        }
         Payload::Command(bytes) => {
             hash.write(&[1]);
             hash.write(bytes);
