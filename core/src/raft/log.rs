@@ -322,6 +322,77 @@ mod tests {
         assert_eq!(log.find_conflict_by_term(Index(7), Term(0)), Index(0));
     }
 
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push(u64),
+        Truncate(u64),
+        HandOff,
+        Persist,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (0u64..2).prop_map(Op::Push),
+            1 => (1u64..12).prop_map(Op::Truncate),
+            2 => Just(Op::HandOff),
+            1 => Just(Op::Persist),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The log, driven by appends, truncations and hand-offs to a driver, always agrees
+        /// with a plain Vec; the driver's copy (built only from what `take_unstable` hands
+        /// out) equals the log after every hand-off; and `persisted` never claims an entry
+        /// the driver's copy does not hold.
+        #[test]
+        fn splicing_matches_a_vec_model(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut log = RaftLog::default();
+            let mut model: Vec<Entry> = Vec::new();
+            let mut disk: Vec<Entry> = Vec::new();
+            let mut handed: Option<(Index, Term)> = None;
+            let mut term = 1;
+            for op in ops {
+                match op {
+                    Op::Push(bump) => {
+                        term += bump;
+                        let index = log.push(Term(term), Payload::Noop);
+                        model.push(entry(index.0, term));
+                    }
+                    Op::Truncate(from) => {
+                        if from <= log.last_index().0 {
+                            log.truncate_from(Index(from));
+                            model.truncate(from as usize - 1);
+                        }
+                    }
+                    Op::HandOff => {
+                        if handed.is_none() {
+                            let (truncation, entries) = log.take_unstable();
+                            if let Some(from) = truncation {
+                                disk.retain(|e| e.index < from);
+                            }
+                            for e in &entries {
+                                disk.retain(|d| d.index < e.index);
+                                disk.push(e.clone());
+                            }
+                            proptest::prop_assert_eq!(&disk, &model);
+                            handed = entries.last().map(|e| (e.index, e.term));
+                        }
+                    }
+                    Op::Persist => {
+                        if let Some((index, term)) = handed.take() {
+                            log.mark_persisted(index, term);
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(log.entries(), model.as_slice());
+                let persisted = log.persisted().0 as usize;
+                proptest::prop_assert!(persisted <= disk.len());
+                proptest::prop_assert_eq!(&disk[..persisted], &model[..persisted]);
+            }
+        }
+    }
+
     #[test]
     fn compaction_keeps_indexes_and_terms() {
         let mut log = log_with_terms(&[1, 2, 3]);

@@ -98,6 +98,9 @@ pub struct Harness {
     /// Every entry any node ever reported committed: index → term. A committed entry must
     /// never change (State Machine Safety); the harness prints a violation if one does.
     committed: BTreeMap<Index, flotilla_core::Term>,
+    /// The leader seen in each term. Two leaders in one term break Election Safety; the
+    /// harness prints a violation if it ever sees them.
+    leaders: BTreeMap<flotilla_core::Term, NodeId>,
 }
 
 impl goldenscript::Runner for Harness {
@@ -297,9 +300,20 @@ impl Harness {
         self.restart(id, out)
     }
 
-    /// Records what every node has committed and reports any committed entry that changed.
+    /// Records what every node has committed and who led each term, and reports any
+    /// committed entry that changed and any term with two leaders.
     fn check_committed(&mut self, out: &mut String) -> Res<()> {
         for (id, node) in &self.nodes {
+            if node.node.is_leader() {
+                let term = node.node.term();
+                let first = *self.leaders.entry(term).or_insert(*id);
+                if first != *id {
+                    writeln!(
+                        out,
+                        "!! SAFETY VIOLATION: {id} and {first} both lead term {term}"
+                    )?;
+                }
+            }
             let log = node.node.log();
             for entry in log.slice(log.first_index(), node.node.commit_index()) {
                 match self.committed.get(&entry.index) {
