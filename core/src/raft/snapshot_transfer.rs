@@ -132,6 +132,23 @@ impl Node {
             );
             return Ok(());
         }
+        if self.log.matches(meta.index, meta.term) {
+            // We already hold the snapshot's last entry, so our log agrees with the leader's
+            // up to there: keep it and what follows (the Raft paper, Figure 13, step 6). Only
+            // the commit index moves. Discarding the entries after it would lose entries we
+            // acknowledged, which the leader counted (and leave its match index above our log).
+            self.incoming_snapshot = None;
+            self.commit = meta.index;
+            self.out.events.push(Event::Committed { index: meta.index });
+            self.send_after_persist(
+                from,
+                Message::InstallSnapshotResponse {
+                    next_offset: 0,
+                    installed: Some(meta.index),
+                },
+            );
+            return Ok(());
+        }
         let received = self.receive_chunk(meta, offset, data)?;
         if !done
             || self
