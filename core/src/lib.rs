@@ -13,6 +13,8 @@
 pub mod check;
 pub mod kv;
 pub mod raft;
+pub mod replica;
+pub mod sim;
 pub mod storage;
 pub mod types;
 

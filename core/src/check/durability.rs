@@ -99,6 +99,24 @@ impl DurableShadow {
         DurableShadow::default()
     }
 
+    /// The shadow of a store just loaded: what it holds is durable.
+    pub fn loaded(state: &crate::storage::DurableState) -> DurableShadow {
+        let (snapshot_index, snapshot_term) = state
+            .snapshot
+            .as_ref()
+            .map_or((Index(0), Term(0)), |s| (s.meta.index, s.meta.term));
+        DurableShadow {
+            durable: ShadowLog {
+                hard_state: state.hard_state,
+                snapshot_index,
+                snapshot_term,
+                terms: state.entries.iter().map(|e| e.term).collect(),
+            },
+            staged: Vec::new(),
+            kept_after_crash: None,
+        }
+    }
+
     /// The driver persisted `ready`'s writes, in the order of the driver recipe: received
     /// snapshot, truncation, entries, own snapshot, hard state.
     pub fn stage(&mut self, ready: &Ready) {
