@@ -98,13 +98,14 @@ pub fn calls(addr: &str, commands: &[&[&[u8]]]) -> Result<Vec<Reply>, String> {
 /// Prints a reply the way redis-cli does; errors become the command's error.
 fn show(reply: Reply) -> CommandResult {
     match reply {
-        Reply::Error(text) => Err(text.into()),
-        Reply::Simple(text) => Ok(println!("{text}")),
-        Reply::Integer(n) => Ok(println!("{n}")),
-        Reply::Bulk(Some(bytes)) => Ok(println!("{}", String::from_utf8_lossy(&bytes))),
-        Reply::Bulk(None) | Reply::Array(None) => Ok(println!("(nil)")),
-        Reply::Array(Some(items)) => items.into_iter().try_for_each(show),
+        Reply::Error(text) => return Err(text.into()),
+        Reply::Simple(text) => println!("{text}"),
+        Reply::Integer(n) => println!("{n}"),
+        Reply::Bulk(Some(bytes)) => println!("{}", String::from_utf8_lossy(&bytes)),
+        Reply::Bulk(None) | Reply::Array(None) => println!("(nil)"),
+        Reply::Array(Some(items)) => return items.into_iter().try_for_each(show),
     }
+    Ok(())
 }
 
 pub fn put(args: PutArgs) -> CommandResult {

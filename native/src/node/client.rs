@@ -18,6 +18,15 @@ pub const CLIENT_WRITE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most unparsed bytes read from one client (one maximal bulk argument plus slack).
 pub const CLIENT_READ_BYTES_MAX: usize = 2 * crate::resp::BULK_BYTES_MAX as usize;
 
+/// What a command that goes to the leader does, for ordering on one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Read,
+    Write,
+    /// Admin operations: never run alongside anything else.
+    Admin,
+}
+
 /// A connected RESP client.
 #[derive(Debug)]
 pub struct Client {
@@ -26,8 +35,11 @@ pub struct Client {
     pub authed: bool,
     /// Close once the queued replies are written (QUIT, protocol error).
     pub closing: bool,
-    /// Replies owed, oldest first; `None` while the command is still in progress.
-    slots: VecDeque<Option<Reply>>,
+    /// Replies owed, oldest first; `None` while the command is still in progress. The kind
+    /// is set for commands that went to the leader.
+    slots: VecDeque<(Option<Reply>, Option<Kind>)>,
+    /// How many commands that went to the leader are unanswered, and of which kind.
+    leader_in_flight: (u32, Option<Kind>),
     /// The slot number of `slots[0]`.
     first_slot: u64,
 }
@@ -39,13 +51,32 @@ impl Client {
             authed: false,
             closing: false,
             slots: VecDeque::new(),
+            leader_in_flight: (0, None),
             first_slot: 0,
         }
     }
 
-    /// Reserves the next reply slot.
-    pub fn open_slot(&mut self) -> u64 {
-        self.slots.push_back(None);
+    /// Whether a command of `kind` may start now without breaking the connection's order.
+    ///
+    /// Redis clients expect a connection's commands to take effect in order, even pipelined.
+    /// Writes keep their order through the log and reads keep theirs through ReadIndex, but a
+    /// read may be served before an earlier write commits, and a write may commit before an
+    /// earlier read is served. So a run of reads or a run of writes is pipelined, and a
+    /// command of the other kind waits until the run is answered.
+    pub fn may_start(&self, kind: Kind) -> bool {
+        match self.leader_in_flight {
+            (0, _) => true,
+            (_, Some(running)) => running == kind && kind != Kind::Admin,
+            (_, None) => true,
+        }
+    }
+
+    /// Reserves the next reply slot, for a command of `kind` if it goes to the leader.
+    pub fn open_slot(&mut self, kind: Option<Kind>) -> u64 {
+        if let Some(kind) = kind {
+            self.leader_in_flight = (self.leader_in_flight.0 + 1, Some(kind));
+        }
+        self.slots.push_back((None, kind));
         self.first_slot + self.slots.len() as u64 - 1
     }
 
@@ -54,11 +85,14 @@ impl Client {
         let Some(position) = slot.checked_sub(self.first_slot) else {
             return;
         };
-        if let Some(entry) = self.slots.get_mut(position as usize) {
+        if let Some((entry @ None, kind)) = self.slots.get_mut(position as usize) {
             *entry = Some(reply);
+            if kind.is_some() {
+                self.leader_in_flight.0 -= 1;
+            }
         }
-        while let Some(Some(_)) = self.slots.front() {
-            if let Some(Some(reply)) = self.slots.pop_front() {
+        while let Some((Some(_), _)) = self.slots.front() {
+            if let Some((Some(reply), _)) = self.slots.pop_front() {
                 reply.encode(self.conn.write_buf_mut());
             }
             self.first_slot += 1;

@@ -7,6 +7,7 @@
 //! reply is relayed back. A forwarded command is never forwarded again, so a stale leader
 //! hint costs one `NOLEADER` reply instead of a loop.
 
+use super::client::Kind;
 use super::command::{classify, Action, Admin, Shape};
 use super::event_loop::EventLoop;
 use super::outcome::{not_leader, reply_for};
@@ -64,19 +65,32 @@ impl EventLoop {
             match parsed {
                 Ok(None) => return,
                 Ok(Some((args, used))) => {
-                    client.conn.read_buf.drain(..used);
                     if args.is_empty() {
+                        client.conn.read_buf.drain(..used);
                         continue;
                     }
+                    let action = classify(&args);
+                    let kind = match &action {
+                        Action::Kv { command, .. } if command.is_read() => Some(Kind::Read),
+                        Action::Kv { .. } => Some(Kind::Write),
+                        Action::Admin(_) => Some(Kind::Admin),
+                        _ => None,
+                    };
+                    if kind.is_some_and(|kind| !client.may_start(kind)) {
+                        // Left in the buffer; `resume_clients` retries once replies arrive.
+                        return;
+                    }
+                    client.conn.read_buf.drain(..used);
                     if args[0].eq_ignore_ascii_case(b"QUIT") {
                         client.closing = true;
                     }
-                    let slot = client.open_slot();
+                    let slot = client.open_slot(kind);
                     Metrics::add(&self.metrics.client_requests, 1);
-                    self.command(Origin::Client { token, slot }, args, true);
+                    let authed = client.authed;
+                    self.run_action(Origin::Client { token, slot }, args, action, true, authed);
                 }
                 Err(error) => {
-                    let slot = client.open_slot();
+                    let slot = client.open_slot(None);
                     client.fill(slot, Reply::err(error));
                     client.closing = true;
                     client.conn.read_buf.clear();
@@ -92,7 +106,9 @@ impl EventLoop {
             let _ = reply.send(Reply::err("empty command"));
             return;
         }
-        self.command(Origin::Gateway(reply), args, true);
+        // The gateway is on the node's own HTTP port; browsers get no admin there yet.
+        let action = classify(&args);
+        self.run_action(Origin::Gateway(reply), args, action, true, false);
     }
 
     /// A command a follower forwarded to this node.
@@ -101,27 +117,18 @@ impl EventLoop {
             return;
         }
         // The follower checked AUTH before forwarding an admin command.
-        self.command_authed(Origin::Peer { from, id }, args, false, true);
+        let action = classify(&args);
+        self.run_action(Origin::Peer { from, id }, args, action, false, true);
     }
 
-    fn command(&mut self, origin: Origin, args: Vec<Vec<u8>>, may_forward: bool) {
-        let authed = match &origin {
-            Origin::Client { token, .. } => self.clients.get(token).is_some_and(|c| c.authed),
-            // The gateway is on the node's own HTTP port; browsers get no admin there yet.
-            Origin::Gateway(_) => false,
-            Origin::Peer { .. } => true,
-        };
-        self.command_authed(origin, args, may_forward, authed);
-    }
-
-    fn command_authed(
+    fn run_action(
         &mut self,
         origin: Origin,
         args: Vec<Vec<u8>>,
+        action: Action,
         may_forward: bool,
         authed: bool,
     ) {
-        let action = classify(&args);
         if action.is_admin() && !authed {
             let reply = Reply::Error("NOAUTH admin commands need AUTH <cluster token>".into());
             return self.answer(origin, reply, None);

@@ -11,11 +11,14 @@ pub const BULK_BYTES_MAX: u64 = 8 * 1024 * 1024;
 /// Longest inline command line, in bytes (Redis uses 64 KiB as well).
 pub const INLINE_BYTES_MAX: u64 = 64 * 1024;
 
+/// A parsed command's arguments and how many bytes it took, or `None` if incomplete.
+pub type Parsed = Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError>;
+
 /// Parses one command from the front of `buf`. Returns the arguments and how many bytes they
 /// took, `Ok(None)` when `buf` holds only part of a command, and an error for bytes that are
 /// not RESP. An empty command (a blank inline line, `*0`) comes back as zero arguments, which
 /// the caller skips.
-pub fn parse_command(buf: &[u8]) -> Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError> {
+pub fn parse_command(buf: &[u8]) -> Parsed {
     match buf.first() {
         None => Ok(None),
         Some(b'*') => parse_multibulk(buf),
@@ -23,7 +26,7 @@ pub fn parse_command(buf: &[u8]) -> Result<Option<(Vec<Vec<u8>>, usize)>, Protoc
     }
 }
 
-fn parse_multibulk(buf: &[u8]) -> Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError> {
+fn parse_multibulk(buf: &[u8]) -> Parsed {
     let Some((count, mut pos)) = read_number_line(buf, 1, INLINE_BYTES_MAX)? else {
         return Ok(None);
     };
@@ -72,7 +75,7 @@ fn read_number_line(
     start: usize,
     line_bytes_max: u64,
 ) -> Result<Option<(i64, usize)>, ProtocolError> {
-    let Some(rel) = buf.get(start..).and_then(|rest| find_crlf(rest)) else {
+    let Some(rel) = buf.get(start..).and_then(find_crlf) else {
         if (buf.len() - start.min(buf.len())) as u64 > line_bytes_max {
             return Err(ProtocolError("too big count line".into()));
         }
@@ -92,7 +95,7 @@ fn find_crlf(buf: &[u8]) -> Option<usize> {
 
 /// An inline command: one line, ended by LF (CRLF from telnet), split on whitespace, with
 /// double and single quotes as redis-cli understands them.
-fn parse_inline(buf: &[u8]) -> Result<Option<(Vec<Vec<u8>>, usize)>, ProtocolError> {
+fn parse_inline(buf: &[u8]) -> Parsed {
     let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() as u64 > INLINE_BYTES_MAX {
             return Err(ProtocolError("too big inline request".into()));

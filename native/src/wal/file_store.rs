@@ -345,3 +345,47 @@ impl Storage for FileStore {
         self.recover_files()
     }
 }
+
+#[cfg(test)]
+impl FileStore {
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Power loss: the unsynced log appends that `keep` allows reach the end of the last
+    /// segment (a torn write), optionally with their last byte garbled; everything else
+    /// unsynced is lost. Appends queued after a pending rewrite belong to a file that was
+    /// never created, so nothing of them survives.
+    pub(super) fn simulate_crash(self, keep: u64, garble: bool) -> io::Result<PathBuf> {
+        if self.pending.rewrite.is_none() {
+            let keep = usize::try_from(keep)
+                .unwrap_or(usize::MAX)
+                .min(self.pending.log.len());
+            let mut torn = self.pending.log[..keep].to_vec();
+            if let (true, Some(last)) = (garble, torn.last_mut()) {
+                *last ^= 0xff;
+            }
+            if !torn.is_empty() {
+                let path = match self.segments.last() {
+                    Some(segment) => segment.path.clone(),
+                    None => self.segment_path(1),
+                };
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?
+                    .write_all(&torn)?;
+            }
+        }
+        Ok(self.dir.clone())
+    }
+
+    /// The segment files in order, with their sizes.
+    pub(super) fn segment_files(&self) -> io::Result<Vec<(PathBuf, u64)>> {
+        Ok(self
+            .list_segments()?
+            .into_iter()
+            .map(|s| (s.path, s.bytes))
+            .collect())
+    }
+}

@@ -27,3 +27,6 @@ mod atomic;
 mod file_store;
 
 pub use file_store::{FileStore, SEGMENT_BYTES_MAX_DEFAULT};
+
+#[cfg(test)]
+mod tests;
