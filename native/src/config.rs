@@ -208,3 +208,30 @@ mod tests {
         assert!(bad.initial_voters().is_err());
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn a_toml_file_supplies_settings() {
+        let path =
+            std::env::temp_dir().join(format!("flotilla-config-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "id = 3\npeers = [\"1=127.0.0.1:7001\", \"2=127.0.0.1:7002\"]\n\
+             election_timeout_min_ms = 500\nelection-timeout-max-ms = 900\njoin = false\n",
+        )
+        .unwrap();
+        let args = NodeArgs::parse_from(["node", "--config", path.to_str().unwrap()]);
+        let resolved = args.resolve().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(resolved.id, 3);
+        assert_eq!(resolved.election_timeout_min_ms, 500);
+        assert_eq!(resolved.election_timeout_max_ms, 900);
+        assert_eq!(resolved.peers.len(), 2);
+        // Untouched settings keep their defaults.
+        assert_eq!(resolved.heartbeat_ms, 75);
+    }
+}

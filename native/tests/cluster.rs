@@ -370,3 +370,81 @@ fn client_subcommands_talk_resp() {
     assert!(out.status.success(), "{table}");
     assert!(table.contains("leader"), "{table}");
 }
+
+#[test]
+fn websocket_streams_status_and_runs_commands() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let cluster = Cluster::start("ws", 1, &[]);
+    cluster.wait_for_leader(STARTUP);
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", cluster.node(1).http)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .expect("handshake");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("status line");
+    assert!(line.starts_with("HTTP/1.1 101"), "{line}");
+    let mut head = String::new();
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).expect("header");
+        head.push_str(&line);
+    }
+    // RFC 6455's own example key and answer.
+    assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+    let read_frame = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut header = [0u8; 2];
+        reader.read_exact(&mut header).expect("frame header");
+        let len = match header[1] & 0x7f {
+            126 => {
+                let mut ext = [0u8; 2];
+                reader.read_exact(&mut ext).expect("length");
+                u16::from_be_bytes(ext) as usize
+            }
+            127 => {
+                let mut ext = [0u8; 8];
+                reader.read_exact(&mut ext).expect("length");
+                u64::from_be_bytes(ext) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        reader.read_exact(&mut payload).expect("payload");
+        String::from_utf8(payload).expect("text frame")
+    };
+    let first = read_frame(&mut reader);
+    assert!(
+        first.starts_with(r#"{"type":"status","status":{"#),
+        "{first}"
+    );
+    // A masked text frame from the client: a command.
+    let command = br#"{"command":["SET","from","browser"],"id":7}"#;
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | command.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(command.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    stream.write_all(&frame).expect("send command");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let message = read_frame(&mut reader);
+        if message.contains(r#""type":"reply""#) {
+            assert!(
+                message.contains(r#""id":7"#) && message.contains(r#""Simple":"OK""#),
+                "{message}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reply");
+    }
+    assert_eq!(
+        cluster.call_retrying(1, &["GET", "from"], RETRY),
+        bulk("browser")
+    );
+}

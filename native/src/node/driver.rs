@@ -1,17 +1,20 @@
 //! The driver recipe (see `flotilla_core::raft::ready`), on real files and sockets:
 //!
+//! 0. send `messages` at once: they promise nothing about this node's disk, so a leader's
+//!    appends reach the followers while it is still syncing its own copy (the leader's and
+//!    the followers' fsyncs overlap instead of adding up);
 //! 1. persist: a received snapshot first (the entries that follow it build on it), then the
 //!    truncation, the new entries, a snapshot this node took, the hard state;
 //! 2. one `sync` of the store: one write and one fdatasync of the WAL for the whole Ready
 //!    (group commit: every client write that arrived since the last Ready shares it);
-//! 3. send `messages`, then `persisted_messages` (which promise what step 2 made durable);
+//! 3. send `persisted_messages` (votes, append acknowledgements: they promise step 2);
 //! 4. apply: restore/apply/serve reads in the replica, and answer the clients;
 //! 5. advance (the replica snapshots once enough entries have been applied).
 
 use super::event_loop::EventLoop;
 use crate::metrics::Metrics;
 use crate::peer::PeerMessage;
-use flotilla_core::raft::{Event, HardState, Ready, RoleKind};
+use flotilla_core::raft::{Envelope, Event, HardState, Ready, RoleKind};
 use flotilla_core::storage::Storage;
 use flotilla_core::Millis;
 use std::io;
@@ -28,9 +31,10 @@ impl EventLoop {
     /// failed write or fsync nothing is known about what is on disk.
     pub(super) fn drive(&mut self) -> io::Result<()> {
         while let Some(ready) = self.replica.node_mut().ready() {
+            self.send_messages(&ready.messages);
             self.persist(&ready)
                 .map_err(|e| io::Error::other(format!("storage failed: {e}")))?;
-            self.send_messages(&ready);
+            self.send_messages(&ready.persisted_messages);
             self.apply(&ready);
             let now = self.now();
             self.replica.advance(now, ready.id);
@@ -85,8 +89,8 @@ impl EventLoop {
             || (hard_state.commit != written.commit && now >= at + HARD_STATE_COMMIT_INTERVAL_MS)
     }
 
-    fn send_messages(&mut self, ready: &Ready) {
-        for envelope in ready.messages.iter().chain(&ready.persisted_messages) {
+    fn send_messages(&mut self, messages: &[Envelope]) {
+        for envelope in messages {
             let to = envelope.to;
             self.send_to_peer(to, &PeerMessage::Raft(envelope.clone()));
         }
