@@ -117,6 +117,13 @@ impl Progress {
         }
     }
 
+    /// Forgets the oldest append in flight, whose acknowledgement is presumed lost.
+    pub fn free_one(&mut self) {
+        if let SendState::Replicate { inflight } = &mut self.state {
+            inflight.pop_front();
+        }
+    }
+
     /// Starts sending the snapshot at `index`.
     pub fn become_snapshot(&mut self, index: Index) {
         self.state = SendState::Snapshot {

@@ -236,6 +236,7 @@ impl Node {
         read_round: u64,
         last_index: Index,
     ) {
+        let inflight_max = self.config.inflight_appends_max;
         let Role::Leader(leader) = &mut self.role else {
             return;
         };
@@ -250,6 +251,11 @@ impl Node {
             // The follower's log ends before what we think is in flight: appends were lost
             // (or the follower restarted). Probe again from where it ends.
             progress.rejected(last_index.next());
+        } else if replicating && !progress.can_send(inflight_max) {
+            // The follower holds everything we sent, yet the pipeline is full: the
+            // acknowledgements were lost. Free one slot so that one more append goes out and
+            // its acknowledgement catches the match index up (etcd does the same).
+            progress.free_one();
         }
         let behind =
             progress.match_index < self.log.last_index() || last_index > progress.match_index;
