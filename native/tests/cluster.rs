@@ -448,3 +448,90 @@ fn websocket_streams_status_and_runs_commands() {
         bulk("browser")
     );
 }
+
+#[test]
+fn a_node_joins_as_a_learner_is_promoted_and_takes_over() {
+    let mut cluster = Cluster::start("join", 3, &[]);
+    let leader = cluster.wait_for_leader(STARTUP);
+    assert_eq!(
+        cluster.call_retrying(leader, &["SET", "before", "join"], RETRY),
+        ok()
+    );
+    // A fourth node with an empty configuration, waiting to be added.
+    let (resp, http, peer) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
+    let data = cluster.dir.join("node4");
+    let args = vec![
+        "node".to_string(),
+        "--id=4".into(),
+        "--join".into(),
+        format!("--resp-addr=127.0.0.1:{resp}"),
+        format!("--http-addr=127.0.0.1:{http}"),
+        format!("--peer-addr=127.0.0.1:{peer}"),
+        format!("--data={}", data.display()),
+        "--token=test-token".into(),
+    ];
+    let log = cluster.dir.join("node4.log");
+    let mut node = common::Node::new(4, resp, http, peer, data, log, args);
+    node.start();
+    cluster.nodes.push(node);
+
+    // Admin commands go through any node: this follower forwards them to the leader.
+    let via = followers(&cluster, leader)[0];
+    let mut admin = cluster.node(via).client().expect("connect");
+    assert_eq!(admin.call(&["AUTH", "test-token"]).expect("auth"), ok());
+    let address = format!("127.0.0.1:{peer}");
+    let reply = admin
+        .call(&["RAFT.ADDLEARNER", "4", &address])
+        .expect("reply");
+    assert!(reply.text().starts_with("OK proposed"), "{reply:?}");
+    // Promotion is refused until the learner has caught up; retry until it is accepted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = admin.call(&["RAFT.PROMOTE", "4"]).expect("reply");
+        if reply.text().starts_with("OK proposed") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{reply:?}\n{}",
+            cluster.dump_logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Hand leadership to the new voter, then write and read through it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = admin.call(&["RAFT.TRANSFER", "4"]);
+        std::thread::sleep(Duration::from_millis(200));
+        let info = cluster.node(4).raft_info().unwrap_or_default();
+        if info.get("role").map(String::as_str) == Some("leader") {
+            assert_eq!(
+                info.get("voters").map(String::as_str),
+                Some("1,2,3,4"),
+                "{info:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node 4 never led\n{}",
+            cluster.dump_logs()
+        );
+    }
+    assert_eq!(
+        cluster.call_retrying(4, &["GET", "before"], RETRY),
+        bulk("join")
+    );
+    assert_eq!(
+        cluster.call_retrying(1, &["SET", "after", "join"], RETRY),
+        ok()
+    );
+    assert_eq!(
+        cluster.call_retrying(4, &["GET", "after"], RETRY),
+        bulk("join")
+    );
+}

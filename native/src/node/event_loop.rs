@@ -276,13 +276,16 @@ impl EventLoop {
             self.inbound_event(token);
         } else {
             let now = self.now();
-            let me = self.me;
+            let hello = PeerMessage::Hello {
+                from: self.me,
+                address: self.addresses.peer.clone(),
+            };
             let registry = self.poll.registry();
             let Some(peer) = self.peers.values_mut().find(|p| p.token() == Some(token)) else {
                 return;
             };
             let was_connected = peer.is_connected();
-            peer.on_event(registry, now, me);
+            peer.on_event(registry, now, &hello);
             if was_connected && !peer.is_connected() {
                 let id = peer.id;
                 self.fail_forwards_to(id);
@@ -326,7 +329,7 @@ impl EventLoop {
     fn peer_message(&mut self, message: PeerMessage) {
         let now = self.now();
         match message {
-            PeerMessage::Hello { from } => tracing::debug!(peer = %from, "peer introduced itself"),
+            PeerMessage::Hello { from, address } => self.introduced(from, address),
             PeerMessage::Raft(envelope) => {
                 let from = envelope.from;
                 if let Err(error) = self.replica.node_mut().step(now, envelope) {
@@ -401,14 +404,30 @@ impl EventLoop {
         sent
     }
 
+    /// A peer dialled us. If it is not a member we know of (this node may not have received
+    /// the configuration yet), dial it back so that our answers reach it.
+    fn introduced(&mut self, from: NodeId, address: String) {
+        tracing::debug!(peer = %from, %address, "peer introduced itself");
+        if from != self.me && !self.peers.contains_key(&from) {
+            let peer = Outbound::new(from, address, self.peer_write_bytes_max);
+            self.peers.insert(from, peer);
+        }
+    }
+
     /// Makes the outbound connections match the membership: dial new members, hang up on
     /// removed ones.
     pub(super) fn sync_peers(&mut self) {
         let members = self.replica.node().membership().members.clone();
         let registry = self.poll.registry();
         let now = self.start.elapsed().as_millis() as Millis;
+        // A node outside the configuration (a learner not yet told about it) keeps the peers
+        // that introduced themselves; a member drops everyone who is not a member.
+        let outside = !members.contains_key(&self.me);
         self.peers.retain(|id, peer| {
-            let keep = members.get(id).is_some_and(|m| m.address == peer.address);
+            let keep = match members.get(id) {
+                Some(member) => member.address == peer.address,
+                None => outside,
+            };
             if !keep {
                 peer.fail(registry, now);
             }

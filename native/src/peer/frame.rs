@@ -57,7 +57,13 @@ mod tests {
     #[test]
     fn round_trips_in_any_split() {
         let mut wire = Vec::new();
-        encode(&PeerMessage::Hello { from: NodeId(2) }, &mut wire);
+        encode(
+            &PeerMessage::Hello {
+                from: NodeId(2),
+                address: "a".into(),
+            },
+            &mut wire,
+        );
         let reply = Reply::bulk("v");
         encode(
             &PeerMessage::ForwardReply {
@@ -67,7 +73,13 @@ mod tests {
             &mut wire,
         );
         let (first, used) = decode(&wire).unwrap().unwrap();
-        assert_eq!(first, PeerMessage::Hello { from: NodeId(2) });
+        assert_eq!(
+            first,
+            PeerMessage::Hello {
+                from: NodeId(2),
+                address: "a".into()
+            }
+        );
         let (second, rest) = decode(&wire[used..]).unwrap().unwrap();
         assert_eq!(second, PeerMessage::ForwardReply { id: 9, reply });
         assert_eq!(used + rest, wire.len());

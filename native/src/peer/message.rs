@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 /// One frame's content on a peer connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PeerMessage {
-    /// The first frame on a dialled connection: who is calling. Only used for logs.
-    Hello { from: NodeId },
+    /// The first frame on a dialled connection: who is calling, and where it listens for
+    /// peers. A node that does not know the caller yet (a learner that has not received
+    /// the configuration) dials back to `address`, so its answers can reach the leader.
+    Hello { from: NodeId, address: String },
     /// A Raft message.
     Raft(Envelope),
     /// A client command that a follower received and forwards to the leader. The leader

@@ -11,6 +11,7 @@ use super::frame;
 use super::PeerMessage;
 use crate::net::Conn;
 use flotilla_core::{Millis, NodeId};
+
 use mio::net::TcpStream;
 use mio::{Registry, Token};
 use std::net::SocketAddr;
@@ -100,8 +101,8 @@ impl Outbound {
         }
     }
 
-    /// Handles a readiness event. `me` introduces this node when the connection completes.
-    pub fn on_event(&mut self, registry: &Registry, now: Millis, me: NodeId) {
+    /// Handles a readiness event; `hello` is sent first when the connection completes.
+    pub fn on_event(&mut self, registry: &Registry, now: Millis, hello: &PeerMessage) {
         match &mut self.state {
             OutboundState::Idle { .. } => {}
             OutboundState::Connecting { conn, .. } => {
@@ -126,7 +127,7 @@ impl Outbound {
                 tracing::info!(peer = %self.id, address = %self.address, "connected");
                 self.backoff_ms = RECONNECT_BACKOFF_MS_MIN;
                 self.state = OutboundState::Connected(conn);
-                self.send(registry, now, &PeerMessage::Hello { from: me });
+                self.send(registry, now, hello);
             }
             OutboundState::Connected(conn) => {
                 // Peers never send on this connection; reading only notices a close.

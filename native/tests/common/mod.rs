@@ -140,6 +140,27 @@ pub struct Node {
 }
 
 impl Node {
+    pub fn new(
+        id: u64,
+        resp: u16,
+        http: u16,
+        peer: u16,
+        data: PathBuf,
+        log: PathBuf,
+        args: Vec<String>,
+    ) -> Node {
+        Node {
+            id,
+            resp,
+            http,
+            peer,
+            data,
+            log,
+            args,
+            child: None,
+        }
+    }
+
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)

@@ -1,0 +1,333 @@
+//! `flotilla bench`: a load generator for Flotilla (RESP) and, with the identical workload,
+//! for etcd (its v3 JSON gateway), so that both can be measured side by side.
+//!
+//! Many client connections run as tasks on a few threads, each thread a single-threaded tokio
+//! runtime. Each client keeps `--pipeline` requests in flight (closed loop). Latencies go
+//! into an HDR histogram; the report is text, or one JSON object with `--json`. With
+//! `--failover-kill-pid` the tool instead kills the leader and times the failover (see
+//! [`failover`]).
+
+mod conn;
+mod etcd;
+mod failover;
+mod protocol;
+mod report;
+mod resp;
+mod workload;
+
+use crate::cli::CommandResult;
+use conn::{Client, Clock, Source};
+use protocol::Protocol;
+use report::{Recorder, Summary};
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use workload::{Rng, Workload};
+
+/// Most client connections in one run.
+const CLIENTS_MAX: u32 = 100_000;
+/// Most requests in flight on one connection.
+const PIPELINE_MAX: u32 = 1024;
+/// Most load-generating threads.
+const THREADS_MAX: u32 = 64;
+/// Threads used when `--threads` is not given (never more than there are clients).
+const THREADS_DEFAULT: u32 = 2;
+/// Longest run accepted, in seconds.
+const DURATION_S_MAX: f64 = 24.0 * 3600.0;
+/// How often the progress line is refreshed.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the prefill may take at most.
+const PREFILL_TIME_MAX: Duration = Duration::from_secs(600);
+
+/// Which system is driven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Flotilla (or any Redis-compatible server): SET and GET over RESP.
+    Resp,
+    /// etcd's v3 JSON gateway: POST /v3/kv/put and /v3/kv/range (linearizable) over HTTP/1.1.
+    Etcd,
+}
+
+/// Load-test a Flotilla cluster (RESP) or etcd (v3 JSON gateway) with the same workload.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    /// What to drive.
+    #[arg(long, value_enum, default_value_t = Target::Resp)]
+    pub target: Target,
+    /// HOST:PORT of the servers; clients are spread over them in turn (etcd: the client URL's
+    /// host and port, e.g. 127.0.0.1:2379).
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:6379")]
+    pub endpoints: Vec<String>,
+    /// Client connections.
+    #[arg(long, default_value_t = 16)]
+    pub clients: u32,
+    /// Seconds of measuring (after the warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup: f64,
+    /// Distinct keys, chosen uniformly at random.
+    #[arg(long, default_value_t = 10_000)]
+    pub keys: u32,
+    /// Bytes per key.
+    #[arg(long, default_value_t = 8)]
+    pub key_size: usize,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 256)]
+    pub value_size: usize,
+    /// Fraction of operations that are (linearizable) reads; the rest are writes.
+    #[arg(long, default_value_t = 0.0)]
+    pub read_ratio: f64,
+    /// Requests each client keeps in flight.
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: u32,
+    /// Load-generating threads (default: 2, at most one per client).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Write every key once before the run (so that reads find values).
+    #[arg(long)]
+    pub prefill: bool,
+    /// A request without an answer after this many milliseconds is an error.
+    #[arg(long, default_value_t = 5_000)]
+    pub timeout_ms: u64,
+    /// Seed of the workload's random choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Failover mode: kill -9 this process (the leader), then time until a write through
+    /// any of --endpoints (the survivors) succeeds.
+    #[arg(long)]
+    pub failover_kill_pid: Option<i32>,
+}
+
+pub fn run(args: BenchArgs) -> CommandResult {
+    if !(1..=CLIENTS_MAX).contains(&args.clients) {
+        return Err(format!("--clients must be between 1 and {CLIENTS_MAX}").into());
+    }
+    if !(1..=PIPELINE_MAX).contains(&args.pipeline) {
+        return Err(format!("--pipeline must be between 1 and {PIPELINE_MAX}").into());
+    }
+    if !(args.duration > 0.0 && args.duration <= DURATION_S_MAX)
+        || !(0.0..=DURATION_S_MAX).contains(&args.warmup)
+    {
+        return Err(format!("--duration and --warmup are at most {DURATION_S_MAX} s").into());
+    }
+    let threads = args.threads.unwrap_or(THREADS_DEFAULT).min(args.clients);
+    if !(1..=THREADS_MAX).contains(&threads) {
+        return Err(format!("--threads must be between 1 and {THREADS_MAX}").into());
+    }
+    let workload = Workload::new(args.keys, args.key_size, args.value_size, args.read_ratio)?;
+    let endpoints = resolve(&args.endpoints)?;
+    if let Some(pid) = args.failover_kill_pid {
+        return failover::run(&args, pid, &workload, &endpoints);
+    }
+    if args.prefill {
+        let next = Arc::new(AtomicU32::new(0));
+        let prefill = Plan {
+            duration: PREFILL_TIME_MAX,
+            warmup: Duration::ZERO,
+            pipeline: PIPELINE_MAX.min(64) as usize,
+            source: Box::new(move |_| Source::EachKeyOnce(next.clone())),
+            quiet: true,
+        };
+        let (rec, _) = drive(&args, threads, &workload, &endpoints, prefill)?;
+        if rec.errors > 0 {
+            return Err(format!("prefill: {} errors: {:?}", rec.errors, rec.error_kinds).into());
+        }
+    }
+    let seed = args.seed;
+    let plan = Plan {
+        duration: Duration::from_secs_f64(args.duration),
+        warmup: Duration::from_secs_f64(args.warmup),
+        pipeline: args.pipeline as usize,
+        source: Box::new(move |client| {
+            Source::Random(Rng::new(seed ^ (u64::from(client) << 32)))
+        }),
+        quiet: args.json && !std::io::stderr().is_terminal(),
+    };
+    let (rec, elapsed) = drive(&args, threads, &workload, &endpoints, plan)?;
+    let summary = Summary {
+        target: format!("{:?}", args.target).to_lowercase(),
+        endpoints: args.endpoints.clone(),
+        clients: args.clients,
+        threads,
+        pipeline: args.pipeline,
+        read_ratio: args.read_ratio,
+        keys: args.keys,
+        key_size: args.key_size,
+        value_size: args.value_size,
+        duration_s: 0.0,
+        ops: 0,
+        ops_per_sec: 0.0,
+        errors: 0,
+        mean_ms: 0.0,
+        p50_ms: 0.0,
+        p90_ms: 0.0,
+        p99_ms: 0.0,
+        p999_ms: 0.0,
+        max_ms: 0.0,
+        error_kinds: Default::default(),
+    }
+    .measured(&rec, elapsed);
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.text());
+    }
+    Ok(())
+}
+
+/// Resolves HOST:PORT (an `http://` prefix and a trailing `/` are allowed).
+fn resolve(endpoints: &[String]) -> Result<Vec<(String, SocketAddr)>, String> {
+    if endpoints.is_empty() {
+        return Err("--endpoints is empty".into());
+    }
+    endpoints
+        .iter()
+        .map(|e| {
+            let host = e.trim_start_matches("http://").trim_end_matches('/');
+            let addr = host
+                .to_socket_addrs()
+                .map_err(|err| format!("endpoint {e}: {err}"))?
+                .next()
+                .ok_or_else(|| format!("endpoint {e}: no address"))?;
+            Ok((host.to_string(), addr))
+        })
+        .collect()
+}
+
+/// One phase of load: its length and where its operations come from.
+struct Plan {
+    duration: Duration,
+    warmup: Duration,
+    pipeline: usize,
+    source: Box<dyn Fn(u32) -> Source + Send + Sync>,
+    quiet: bool,
+}
+
+/// Runs `plan` on `threads` threads; returns the merged recorder and the measured time.
+fn drive(
+    args: &BenchArgs,
+    threads: u32,
+    workload: &Arc<Workload>,
+    endpoints: &[(String, SocketAddr)],
+    plan: Plan,
+) -> Result<(Recorder, Duration), String> {
+    let start = tokio::time::Instant::now();
+    let clock = Clock {
+        measure_from: start + plan.warmup,
+        end: start + plan.warmup + plan.duration,
+    };
+    let progress = Arc::new(AtomicU64::new(0));
+    let plan = Arc::new(plan);
+    let mut handles = Vec::new();
+    for thread in 0..threads {
+        let clients: Vec<u32> = (thread..args.clients).step_by(threads as usize).collect();
+        let (args, workload, endpoints, plan, progress) = (
+            args.clone(),
+            workload.clone(),
+            endpoints.to_vec(),
+            plan.clone(),
+            progress.clone(),
+        );
+        let handle = std::thread::Builder::new()
+            .name(format!("bench-{thread}"))
+            .spawn(move || {
+                run_thread(&args, &clients, &workload, &endpoints, &plan, clock, &progress)
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        handles.push(handle);
+    }
+    let mut last = 0;
+    let mut tick = std::time::Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(20));
+        if tick.elapsed() >= PROGRESS_INTERVAL {
+            let done = progress.load(Ordering::Relaxed);
+            let rate = (done - last) as f64 / tick.elapsed().as_secs_f64();
+            (last, tick) = (done, std::time::Instant::now());
+            if !plan.quiet {
+                let phase = if tokio::time::Instant::now() < clock.measure_from {
+                    "warm-up"
+                } else {
+                    "measuring"
+                };
+                let line = format!(
+                    "[{:>5.1} s] {phase}: {rate:>9.0} ops/s, {done} ops",
+                    start.elapsed().as_secs_f64()
+                );
+                let mut err = std::io::stderr();
+                let _ = if terminal {
+                    write!(err, "\r{line}   ")
+                } else {
+                    writeln!(err, "{line}")
+                };
+            }
+        }
+    }
+    if terminal && !plan.quiet {
+        eprintln!();
+    }
+    let mut total = Recorder::new();
+    for handle in handles {
+        let rec = handle
+            .join()
+            .map_err(|_| "a load thread panicked".to_string())??;
+        total.merge(&rec);
+    }
+    let measured = tokio::time::Instant::now()
+        .min(clock.end)
+        .saturating_duration_since(clock.measure_from);
+    Ok((total, measured))
+}
+
+/// One thread: a current-thread runtime running its share of the clients.
+fn run_thread(
+    args: &BenchArgs,
+    clients: &[u32],
+    workload: &Arc<Workload>,
+    endpoints: &[(String, SocketAddr)],
+    plan: &Plan,
+    clock: Clock,
+    progress: &Arc<AtomicU64>,
+) -> Result<Recorder, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let recorder = Rc::new(RefCell::new(Recorder::new()));
+    let local = tokio::task::LocalSet::new();
+    for &client in clients {
+        let (host, addr) = &endpoints[client as usize % endpoints.len()];
+        let make = |protocol| Client {
+            protocol,
+            addr: *addr,
+            workload: workload.clone(),
+            source: (plan.source)(client),
+            pipeline: plan.pipeline,
+            request_timeout: Duration::from_millis(args.timeout_ms),
+            clock,
+            recorder: recorder.clone(),
+            progress: progress.clone(),
+        };
+        match args.target {
+            Target::Resp => spawn(&local, make(resp::Resp::new(workload.clone()))),
+            Target::Etcd => spawn(&local, make(etcd::Etcd::new(workload, host))),
+        }
+    }
+    runtime.block_on(local);
+    let recorder = recorder.take();
+    Ok(recorder)
+}
+
+fn spawn<P: Protocol>(local: &tokio::task::LocalSet, client: Client<P>) {
+    local.spawn_local(client.run());
+}
