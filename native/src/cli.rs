@@ -1,7 +1,7 @@
 //! The command line. To add a subcommand: add a variant to [`Command`] holding its arguments
 //! struct, a module with a `run(args) -> Result`, and one arm in [`Command::run`].
 
-use crate::{client, cluster, config, node, serve_web};
+use crate::{bench, client, cluster, config, node, serve_web};
 use clap::{Parser, Subcommand};
 use std::error::Error;
 
@@ -30,6 +30,8 @@ pub enum Command {
     Del(client::KeyArgs),
     /// Show a table of the nodes' Raft state.
     Status(client::StatusArgs),
+    /// Load-test Flotilla (RESP) or etcd (v3 JSON gateway) with the same workload.
+    Bench(bench::BenchArgs),
 }
 
 /// The result of a subcommand: errors are printed by `main`, which then exits non-zero.
@@ -45,6 +47,7 @@ impl Command {
             Command::Get(args) => client::get(args),
             Command::Del(args) => client::del(args),
             Command::Status(args) => client::status(args),
+            Command::Bench(args) => bench::run(args),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The `flotilla` command. Parsing lives in `cli`, each subcommand in its own module.
 
+mod bench;
 mod cli;
 mod client;
 mod cluster;

@@ -79,20 +79,19 @@ enum Broken {
 impl<P: Protocol> Client<P> {
     pub async fn run(mut self) {
         while Instant::now() < self.clock.end {
-            let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
-                .await
-            {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    self.failed(&format!("connect: {}", e.kind()), 1);
-                    sleep(RECONNECT_PAUSE).await;
-                    continue;
-                }
-                Err(_) => {
-                    self.failed("connect: timed out", 1);
-                    continue;
-                }
-            };
+            let stream =
+                match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        self.failed(&format!("connect: {}", e.kind()), 1);
+                        sleep(RECONNECT_PAUSE).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        self.failed("connect: timed out", 1);
+                        continue;
+                    }
+                };
             let _ = stream.set_nodelay(true);
             let mut in_flight = VecDeque::with_capacity(self.pipeline);
             match self.session(stream, &mut in_flight).await {
@@ -106,7 +105,11 @@ impl<P: Protocol> Client<P> {
     }
 
     /// Runs requests on one connection until the run ends or the connection breaks.
-    async fn session(&mut self, mut stream: TcpStream, in_flight: &mut VecDeque<Instant>) -> Broken {
+    async fn session(
+        &mut self,
+        mut stream: TcpStream,
+        in_flight: &mut VecDeque<Instant>,
+    ) -> Broken {
         let mut out = Vec::new();
         let mut buf = Vec::with_capacity(READ_BUFFER_BYTES);
         let mut dry = false;

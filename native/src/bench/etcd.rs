@@ -22,14 +22,24 @@ pub struct Etcd {
 }
 
 impl Etcd {
-    pub fn new(workload: &Workload, host: &str) -> Etcd {
+    /// The workload's requests, for no host yet (see [`Etcd::for_host`]); this encodes every
+    /// key once, so it is built once per run.
+    pub fn new(workload: &Workload) -> Etcd {
         let keys = (0..workload.key_count())
             .map(|k| format!("{{\"key\":\"{}\"", base64(workload.key(k))))
             .collect();
         Etcd {
             keys: Arc::new(keys),
             value: Arc::new(format!(",\"value\":\"{}\"}}", base64(workload.value()))),
+            host: Arc::new(String::new()),
+        }
+    }
+
+    /// The same requests, sent to `host` (HOST:PORT).
+    pub fn for_host(&self, host: &str) -> Etcd {
+        Etcd {
             host: Arc::new(host.to_string()),
+            ..self.clone()
         }
     }
 
@@ -50,7 +60,11 @@ impl Etcd {
 
 impl Protocol for Etcd {
     fn encode(&self, op: Op, out: &mut Vec<u8>) {
-        let key = |k: u32| self.keys.get(k as usize).map_or("{\"key\":\"\"", String::as_str);
+        let key = |k: u32| {
+            self.keys
+                .get(k as usize)
+                .map_or("{\"key\":\"\"", String::as_str)
+        };
         match op {
             Op::Read { key: k } => self.request("/v3/kv/range", [key(k), "}"], out),
             Op::Write { key: k } => self.request("/v3/kv/put", [key(k), &self.value], out),
@@ -72,7 +86,9 @@ fn parse_response(buf: &[u8]) -> Result<Option<(Outcome, usize)>, Garbled> {
         return Ok(None);
     };
     let head = &buf[..head_end];
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let status_line = lines.next().unwrap_or_default();
     let status = status_line
         .strip_prefix(b"HTTP/1.1 ")
@@ -122,7 +138,10 @@ fn skip_chunks(buf: &[u8], mut pos: usize) -> Result<Option<usize>, Garbled> {
         let Some(end) = find_crlf(buf, pos) else {
             return Ok(None);
         };
-        let size_text = buf[pos..end].split(|&b| b == b';').next().unwrap_or_default();
+        let size_text = buf[pos..end]
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default();
         let size = std::str::from_utf8(size_text)
             .ok()
             .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
@@ -194,7 +213,7 @@ mod tests {
     #[test]
     fn encodes_put_and_range() {
         let workload = Workload::new(10, 2, 3, 0.0).expect("workload");
-        let etcd = Etcd::new(&workload, "127.0.0.1:2379");
+        let etcd = Etcd::new(&workload).for_host("127.0.0.1:2379");
         let mut out = Vec::new();
         etcd.encode(Op::Write { key: 1 }, &mut out);
         let body = r#"{"key":"azE=","value":"YWJj"}"#;
@@ -210,7 +229,8 @@ mod tests {
 
     #[test]
     fn parses_sized_and_chunked_responses_and_waits_for_partial_ones() {
-        let sized = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let sized =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
         let failed = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 11\r\n\r\n{\"error\":1}";
         for wire in [&sized[..], chunked, failed] {

@@ -114,8 +114,8 @@ pub fn run(args: BenchArgs) -> CommandResult {
     if !(1..=PIPELINE_MAX).contains(&args.pipeline) {
         return Err(format!("--pipeline must be between 1 and {PIPELINE_MAX}").into());
     }
-    if !(args.duration > 0.0 && args.duration <= DURATION_S_MAX)
-        || !(0.0..=DURATION_S_MAX).contains(&args.warmup)
+    let seconds = 0.0..=DURATION_S_MAX;
+    if args.duration <= 0.0 || !seconds.contains(&args.duration) || !seconds.contains(&args.warmup)
     {
         return Err(format!("--duration and --warmup are at most {DURATION_S_MAX} s").into());
     }
@@ -147,9 +147,7 @@ pub fn run(args: BenchArgs) -> CommandResult {
         duration: Duration::from_secs_f64(args.duration),
         warmup: Duration::from_secs_f64(args.warmup),
         pipeline: args.pipeline as usize,
-        source: Box::new(move |client| {
-            Source::Random(Rng::new(seed ^ (u64::from(client) << 32)))
-        }),
+        source: Box::new(move |client| Source::Random(Rng::new(seed ^ (u64::from(client) << 32)))),
         quiet: args.json && !std::io::stderr().is_terminal(),
     };
     let (rec, elapsed) = drive(&args, threads, &workload, &endpoints, plan)?;
@@ -240,7 +238,9 @@ fn drive(
         let handle = std::thread::Builder::new()
             .name(format!("bench-{thread}"))
             .spawn(move || {
-                run_thread(&args, &clients, &workload, &endpoints, &plan, clock, &progress)
+                run_thread(
+                    &args, &clients, &workload, &endpoints, &plan, clock, &progress,
+                )
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         handles.push(handle);
@@ -299,6 +299,7 @@ fn run_thread(
     clock: Clock,
     progress: &Arc<AtomicU64>,
 ) -> Result<Recorder, String> {
+    let etcd = (args.target == Target::Etcd).then(|| etcd::Etcd::new(workload));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -307,25 +308,64 @@ fn run_thread(
     let local = tokio::task::LocalSet::new();
     for &client in clients {
         let (host, addr) = &endpoints[client as usize % endpoints.len()];
-        let make = |protocol| Client {
-            protocol,
+        let client_of = |source| ClientParts {
             addr: *addr,
-            workload: workload.clone(),
-            source: (plan.source)(client),
+            source,
             pipeline: plan.pipeline,
             request_timeout: Duration::from_millis(args.timeout_ms),
             clock,
-            recorder: recorder.clone(),
-            progress: progress.clone(),
         };
-        match args.target {
-            Target::Resp => spawn(&local, make(resp::Resp::new(workload.clone()))),
-            Target::Etcd => spawn(&local, make(etcd::Etcd::new(workload, host))),
+        let parts = client_of((plan.source)(client));
+        match &etcd {
+            None => spawn(
+                &local,
+                parts.with(
+                    resp::Resp::new(workload.clone()),
+                    workload,
+                    &recorder,
+                    progress,
+                ),
+            ),
+            Some(etcd) => spawn(
+                &local,
+                parts.with(etcd.for_host(host), workload, &recorder, progress),
+            ),
         }
     }
     runtime.block_on(local);
     let recorder = recorder.take();
     Ok(recorder)
+}
+
+/// A client's settings, before its protocol is chosen.
+struct ClientParts {
+    addr: SocketAddr,
+    source: Source,
+    pipeline: usize,
+    request_timeout: Duration,
+    clock: Clock,
+}
+
+impl ClientParts {
+    fn with<P: Protocol>(
+        self,
+        protocol: P,
+        workload: &Arc<Workload>,
+        recorder: &Rc<RefCell<Recorder>>,
+        progress: &Arc<AtomicU64>,
+    ) -> Client<P> {
+        Client {
+            protocol,
+            addr: self.addr,
+            workload: workload.clone(),
+            source: self.source,
+            pipeline: self.pipeline,
+            request_timeout: self.request_timeout,
+            clock: self.clock,
+            recorder: recorder.clone(),
+            progress: progress.clone(),
+        }
+    }
 }
 
 fn spawn<P: Protocol>(local: &tokio::task::LocalSet, client: Client<P>) {

@@ -129,7 +129,10 @@ mod tests {
             (b"$-1\r\n", Outcome::Ok),
             (b"$3\r\nabc\r\n", Outcome::Ok),
             (b"*2\r\n$1\r\na\r\n$-1\r\n", Outcome::Ok),
-            (b"-NOLEADER no leader\r\n", Outcome::Failed("NOLEADER no leader".into())),
+            (
+                b"-NOLEADER no leader\r\n",
+                Outcome::Failed("NOLEADER no leader".into()),
+            ),
         ];
         for (wire, outcome) in cases {
             assert_eq!(
@@ -146,7 +149,12 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let r = resp();
-        for wire in [&b"?x\r\n"[..], b"$abc\r\n", b"$3\r\nabcXY", b"*99999999999\r\n"] {
+        for wire in [
+            &b"?x\r\n"[..],
+            b"$abc\r\n",
+            b"$3\r\nabcXY",
+            b"*99999999999\r\n",
+        ] {
             assert!(r.parse(wire).is_err(), "{wire:?}");
         }
     }
