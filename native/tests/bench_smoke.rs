@@ -41,6 +41,9 @@ fn bench_reports_throughput_without_errors() {
     assert!(ops_per_sec > 0.0, "{report}");
     assert_eq!(report["errors"].as_u64(), Some(0), "{report}");
     for field in ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"] {
-        assert!(report[field].as_f64().is_some_and(|ms| ms > 0.0), "{field}: {report}");
+        assert!(
+            report[field].as_f64().is_some_and(|ms| ms > 0.0),
+            "{field}: {report}"
+        );
     }
 }
