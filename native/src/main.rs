@@ -1,20 +1,7 @@
-//! The `flotilla` command. Parsing lives in `cli`, each subcommand in its own module.
-
-mod bench;
-mod cli;
-mod client;
-mod cluster;
-mod config;
-mod gateway;
-mod metrics;
-mod net;
-mod node;
-mod peer;
-mod resp;
-mod serve_web;
-mod wal;
+//! The `flotilla` command. Parsing lives in `flotilla::cli`, each subcommand in its own module.
 
 use clap::Parser;
+use flotilla::cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

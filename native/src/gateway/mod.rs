@@ -13,7 +13,7 @@
 //! channel plus a `mio::Waker` that wakes the loop's poll.
 
 mod http;
-mod ws;
+pub mod ws;
 
 use crate::metrics::Metrics;
 use crate::resp::Reply;

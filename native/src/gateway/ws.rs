@@ -20,9 +20,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 /// Largest message a browser may send, in bytes.
-const WS_MESSAGE_BYTES_MAX: usize = 1024 * 1024;
+pub const WS_MESSAGE_BYTES_MAX: usize = 1024 * 1024;
 
-pub async fn serve(mut stream: TcpStream, head: &Head, shared: Arc<Shared>) {
+pub(super) async fn serve(mut stream: TcpStream, head: &Head, shared: Arc<Shared>) {
     let Some(key) = head.header("sec-websocket-key") else {
         let _ = stream
             .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
@@ -76,20 +76,54 @@ fn status_message(status: &str) -> String {
 }
 
 async fn command_reply(shared: &Shared, text: &str) -> String {
-    let request: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let args: Option<Vec<Vec<u8>>> = request.get("command").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .map(|v| {
-                v.as_str()
-                    .map_or_else(|| v.to_string(), str::to_string)
-                    .into_bytes()
-            })
-            .collect()
-    });
-    let reply = match args {
-        Some(args) if !args.is_empty() => shared.run_command(args).await,
-        _ => crate::resp::Reply::err("expected {\"command\": [\"NAME\", \"arg\", ...]}"),
+    let (id, reply) = match parse_request(text) {
+        Ok(WsRequest { id, args }) => (id, shared.run_command(args).await),
+        Err(WsRequestError { id }) => (
+            id,
+            crate::resp::Reply::err("expected {\"command\": [\"NAME\", \"arg\", ...]}"),
+        ),
     };
     json!({"type": "reply", "id": id, "reply": reply}).to_string()
+}
+
+/// Most arguments in one WebSocket command (the RESP parser's limit too).
+pub const WS_ARGS_MAX: usize = 1024 * 1024;
+
+/// A command a browser sent: `{"command":["SET","k","v"],"id":1}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WsRequest {
+    /// Echoed in the reply so the browser can match it (any JSON value; null if absent).
+    pub id: Value,
+    /// The command's arguments; strings as their UTF-8 bytes, other JSON values as their
+    /// JSON text (so `["INCRBY","n",5]` works).
+    pub args: Vec<Vec<u8>>,
+}
+
+/// A message that is not a command; `id` is echoed if it could be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WsRequestError {
+    pub id: Value,
+}
+
+/// Decodes one text message from a browser. Pure and panic-free: the fuzz target
+/// `ws_json` runs it on arbitrary bytes. serde_json refuses nesting deeper than 128 levels
+/// and the message itself is at most [`WS_MESSAGE_BYTES_MAX`], so this is bounded.
+pub fn parse_request(text: &str) -> Result<WsRequest, WsRequestError> {
+    let request: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let Some(items) = request.get("command").and_then(Value::as_array) else {
+        return Err(WsRequestError { id });
+    };
+    if items.is_empty() || items.len() > WS_ARGS_MAX {
+        return Err(WsRequestError { id });
+    }
+    let args = items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map_or_else(|| v.to_string(), str::to_string)
+                .into_bytes()
+        })
+        .collect();
+    Ok(WsRequest { id, args })
 }

@@ -1,22 +1,23 @@
-//! `FileStore`: the core's [`Storage`] contract on real files. See the module docs.
+//! `FileStore`: the core's [`Storage`] contract on a folder of files. See the module docs.
 
-use super::atomic::{read_optional, sync_dir, write_atomic};
+use super::atomic::write_atomic;
+use super::dir::{Dir, OsDir};
+use super::format::{encode_batch, scan_segments, segment_header, BatchKind, BATCH_BODY_BYTES_MAX};
 use flotilla_core::raft::{Entry, HardState, Snapshot};
 use flotilla_core::storage::{
     encode_hard_state, encode_snapshot, recover, DurableFiles, DurableState, EntryLog,
     LogRecordRef, Storage, StorageError,
 };
 use flotilla_core::Index;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 /// A segment is closed and a new one started once it holds this many bytes. Segments only
 /// go away on compaction, so this bounds the size of one file, not of the log.
 pub const SEGMENT_BYTES_MAX_DEFAULT: u64 = 64 * 1024 * 1024;
 
-const HARD_STATE_FILE: &str = "hard_state";
-const SNAPSHOT_FILE: &str = "snapshot";
+pub(super) const HARD_STATE_FILE: &str = "hard_state";
+pub(super) const SNAPSHOT_FILE: &str = "snapshot";
 const SEGMENT_PREFIX: &str = "wal-";
 const SEGMENT_SUFFIX: &str = ".log";
 
@@ -24,7 +25,7 @@ const SEGMENT_SUFFIX: &str = ".log";
 #[derive(Clone, Debug)]
 struct Segment {
     seq: u64,
-    path: PathBuf,
+    name: String,
     bytes: u64,
 }
 
@@ -48,12 +49,10 @@ struct View {
 
 /// The write-ahead log, hard state and snapshot of one node, in one folder.
 #[derive(Debug)]
-pub struct FileStore {
-    dir: PathBuf,
+pub struct FileStore<D: Dir = OsDir> {
+    dir: D,
     segment_bytes_max: u64,
     segments: Vec<Segment>,
-    /// The last segment, open for appending.
-    active: Option<File>,
     pending: Pending,
     /// `None` until `load`.
     view: Option<View>,
@@ -61,19 +60,37 @@ pub struct FileStore {
     pub fsyncs: u64,
 }
 
-impl FileStore {
-    /// Opens (creating if needed) the store in `dir`. Call [`Storage::load`] before writing.
-    pub fn open(dir: &Path, segment_bytes_max: u64) -> io::Result<FileStore> {
-        fs::create_dir_all(dir)?;
-        Ok(FileStore {
-            dir: dir.to_path_buf(),
+impl FileStore<OsDir> {
+    /// Opens (creating if needed) the store in the folder `path`. Call [`Storage::load`]
+    /// before writing.
+    pub fn open(path: &Path, segment_bytes_max: u64) -> io::Result<FileStore<OsDir>> {
+        Ok(FileStore::with_dir(OsDir::open(path)?, segment_bytes_max))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl<D: Dir> FileStore<D> {
+    /// A store on `dir`. Call [`Storage::load`] before writing.
+    pub fn with_dir(dir: D, segment_bytes_max: u64) -> FileStore<D> {
+        FileStore {
+            dir,
             segment_bytes_max: segment_bytes_max.max(1),
             segments: Vec::new(),
-            active: None,
             pending: Pending::default(),
             view: None,
             fsyncs: 0,
-        })
+        }
+    }
+
+    pub fn dir(&self) -> &D {
+        &self.dir
+    }
+
+    pub fn into_dir(self) -> D {
+        self.dir
     }
 
     /// Bytes in all segments: what compaction keeps in check.
@@ -81,108 +98,91 @@ impl FileStore {
         self.segments.iter().map(|s| s.bytes).sum()
     }
 
+    /// The segment files in order, with their sizes.
+    pub fn segment_files(&self) -> Vec<(String, u64)> {
+        self.segments
+            .iter()
+            .map(|s| (s.name.clone(), s.bytes))
+            .collect()
+    }
+
     fn view_mut(&mut self) -> Result<&mut View, StorageError> {
         self.view.as_mut().ok_or(StorageError::NotLoaded)
     }
 
-    fn list_segments(&self) -> io::Result<Vec<Segment>> {
+    fn list_segments(&mut self) -> io::Result<Vec<Segment>> {
         let mut segments = Vec::new();
-        for dirent in fs::read_dir(&self.dir)? {
-            let dirent = dirent?;
-            let name = dirent.file_name();
+        for name in self.dir.list()? {
             let Some(seq) = name
-                .to_str()
-                .and_then(|n| n.strip_prefix(SEGMENT_PREFIX))
+                .strip_prefix(SEGMENT_PREFIX)
                 .and_then(|n| n.strip_suffix(SEGMENT_SUFFIX))
                 .and_then(|n| n.parse::<u64>().ok())
             else {
                 continue;
             };
-            let bytes = dirent.metadata()?.len();
             segments.push(Segment {
                 seq,
-                path: dirent.path(),
-                bytes,
+                name,
+                bytes: 0,
             });
         }
         segments.sort_by_key(|s| s.seq);
         Ok(segments)
     }
 
-    fn segment_path(&self, seq: u64) -> PathBuf {
-        self.dir
-            .join(format!("{SEGMENT_PREFIX}{seq:020}{SEGMENT_SUFFIX}"))
-    }
-
-    /// Creates the next segment and makes its existence durable.
+    /// Creates the next segment with its header, and makes both durable.
     fn start_segment(&mut self) -> io::Result<()> {
         let seq = self.segments.last().map_or(1, |s| s.seq + 1);
-        let path = self.segment_path(seq);
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        sync_dir(&self.dir)?;
-        self.fsyncs += 1;
+        let name = format!("{SEGMENT_PREFIX}{seq:020}{SEGMENT_SUFFIX}");
+        let header = segment_header();
+        self.dir.create(&name)?;
+        self.dir.append(&name, &header)?;
+        self.dir.sync(&name)?;
+        self.dir.sync_dir()?;
+        self.fsyncs += 2;
         self.segments.push(Segment {
             seq,
-            path,
-            bytes: 0,
+            name,
+            bytes: header.len() as u64,
         });
-        self.active = Some(file);
         Ok(())
     }
 
-    fn open_active(&mut self) -> io::Result<()> {
-        match self.segments.last() {
-            Some(last) => {
-                self.active = Some(OpenOptions::new().append(true).open(&last.path)?);
-                Ok(())
-            }
-            None => self.start_segment(),
+    /// Appends one batch to the active segment with one write and one fdatasync: the group
+    /// commit.
+    fn write_batch(&mut self, kind: BatchKind, body: &[u8]) -> io::Result<()> {
+        if body.len() > BATCH_BODY_BYTES_MAX {
+            return Err(io::Error::other(format!(
+                "one sync of {} bytes is over the {BATCH_BODY_BYTES_MAX}-byte batch limit",
+                body.len()
+            )));
         }
-    }
-
-    /// Appends bytes to the active segment and fdatasyncs it: the group commit.
-    fn append_durably(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let roll = self
+        let mut batch = Vec::with_capacity(body.len() + 16);
+        encode_batch(kind, body, &mut batch);
+        let segment = self
             .segments
-            .last()
-            .is_none_or(|s| s.bytes >= self.segment_bytes_max);
-        if roll || self.active.is_none() {
-            if roll {
-                self.start_segment()?;
-            } else {
-                self.open_active()?;
-            }
-        }
-        let file = self
-            .active
-            .as_mut()
-            .expect("an active segment was just opened");
-        file.write_all(bytes)?;
-        file.sync_data()?;
+            .last_mut()
+            .ok_or_else(|| io::Error::other("no active segment"))?;
+        self.dir.append(&segment.name, &batch)?;
+        self.dir.sync(&segment.name)?;
         self.fsyncs += 1;
-        if let Some(last) = self.segments.last_mut() {
-            last.bytes += bytes.len() as u64;
-        }
+        segment.bytes += batch.len() as u64;
         Ok(())
     }
 
     /// Writes the rewritten log to a fresh segment, syncs it, then deletes the older ones.
+    /// A crash before the deletions are durable leaves the old segments, which recovery
+    /// ignores: the rewrite batch says the log starts over.
     fn replace_log(&mut self, bytes: &[u8]) -> io::Result<()> {
         let old: Vec<Segment> = self.segments.clone();
         self.start_segment()?;
-        let file = self.active.as_mut().expect("a segment was just started");
-        file.write_all(bytes)?;
-        file.sync_data()?;
-        self.fsyncs += 1;
-        if let Some(last) = self.segments.last_mut() {
-            last.bytes = bytes.len() as u64;
-        }
+        self.write_batch(BatchKind::Rewrite, bytes)?;
         for segment in &old {
-            fs::remove_file(&segment.path)?;
+            self.dir.remove(&segment.name)?;
         }
         self.segments
             .retain(|s| !old.iter().any(|o| o.seq == s.seq));
-        sync_dir(&self.dir)?;
+        self.dir.sync_dir()?;
         self.fsyncs += 1;
         Ok(())
     }
@@ -190,43 +190,65 @@ impl FileStore {
     fn sync_io(&mut self) -> io::Result<()> {
         let pending = std::mem::take(&mut self.pending);
         if let Some(snapshot) = &pending.snapshot {
-            write_atomic(&self.dir, SNAPSHOT_FILE, &encode_snapshot(snapshot))?;
+            write_atomic(&mut self.dir, SNAPSHOT_FILE, &encode_snapshot(snapshot))?;
             self.fsyncs += 2;
         }
         if let Some(mut rewrite) = pending.rewrite {
             rewrite.extend_from_slice(&pending.log);
             self.replace_log(&rewrite)?;
         } else if !pending.log.is_empty() {
-            self.append_durably(&pending.log)?;
+            let roll = self
+                .segments
+                .last()
+                .is_none_or(|s| s.bytes >= self.segment_bytes_max);
+            if roll {
+                self.start_segment()?;
+            }
+            self.write_batch(BatchKind::Append, &pending.log)?;
         }
         if let Some(hard_state) = &pending.hard_state {
-            write_atomic(&self.dir, HARD_STATE_FILE, &encode_hard_state(hard_state))?;
+            write_atomic(
+                &mut self.dir,
+                HARD_STATE_FILE,
+                &encode_hard_state(hard_state),
+            )?;
             self.fsyncs += 2;
         }
         Ok(())
     }
 
-    /// Reads the files and recovers, cutting off a torn tail.
+    /// Reads the files and recovers: drops segments a rewrite made obsolete, cuts off a torn
+    /// tail, and refuses damaged durable data.
     fn recover_files(&mut self) -> Result<DurableState, StorageError> {
-        let segments = self.list_segments().map_err(io_error)?;
-        let mut log = Vec::new();
-        for segment in &segments {
-            log.extend(fs::read(&segment.path).map_err(io_error)?);
+        let mut segments = self.list_segments().map_err(io_error)?;
+        let mut contents = Vec::with_capacity(segments.len());
+        for segment in &mut segments {
+            let bytes = self.dir.read(&segment.name).map_err(io_error)?;
+            let bytes = bytes.unwrap_or_default();
+            segment.bytes = bytes.len() as u64;
+            contents.push(bytes);
         }
-        let hard_state = read_optional(&self.dir.join(HARD_STATE_FILE)).map_err(io_error)?;
-        let snapshot = read_optional(&self.dir.join(SNAPSHOT_FILE)).map_err(io_error)?;
+        let slices: Vec<&[u8]> = contents.iter().map(Vec::as_slice).collect();
+        let scan = scan_segments(&slices).map_err(|corrupt| StorageError::CorruptLog {
+            offset: corrupt.offset as u64,
+            reason: format!(
+                "{} at byte {}: {}",
+                self.dir.describe(&segments[corrupt.segment].name),
+                corrupt.offset,
+                corrupt.reason
+            ),
+        })?;
+        let hard_state = self.dir.read(HARD_STATE_FILE).map_err(io_error)?;
+        let snapshot = self.dir.read(SNAPSHOT_FILE).map_err(io_error)?;
         let files = DurableFiles {
-            log: &log,
+            log: &scan.records,
             hard_state: hard_state.as_deref(),
             snapshot: snapshot.as_deref(),
         };
-        let recovered = recover(files).map_err(|error| name_segment(error, &segments))?;
+        let recovered = recover(files)?;
+        self.cut(&mut segments, &scan.obsolete, scan.torn)
+            .map_err(io_error)?;
         self.segments = segments;
-        self.active = None;
-        if let Some((offset, error)) = &recovered.torn_tail {
-            tracing::warn!(offset, %error, "dropping a torn record at the end of the log");
-            self.cut_log(recovered.log_valid_bytes).map_err(io_error)?;
-        }
         let state = recovered.durable_state();
         let snapshot_index = state.snapshot.as_ref().map_or(Index(0), |s| s.meta.index);
         self.view = Some(View {
@@ -236,30 +258,44 @@ impl FileStore {
         Ok(state)
     }
 
-    /// Cuts the concatenated log back to `valid_bytes`: truncates the segment holding that
-    /// offset and deletes every later one.
-    fn cut_log(&mut self, valid_bytes: u64) -> io::Result<()> {
-        let mut start = 0;
-        let mut keep = Vec::new();
-        for segment in std::mem::take(&mut self.segments) {
-            if start >= valid_bytes && !keep.is_empty() {
-                fs::remove_file(&segment.path)?;
-                continue;
+    /// Deletes obsolete segments and cuts a torn tail off, so that new batches land after
+    /// valid ones, and makes that durable before anything new is written.
+    fn cut(
+        &mut self,
+        segments: &mut Vec<Segment>,
+        obsolete: &[usize],
+        torn: Option<(usize, usize)>,
+    ) -> io::Result<()> {
+        let mut changed = false;
+        if let Some((index, valid)) = torn {
+            let segment = &mut segments[index];
+            if valid == 0 {
+                tracing::warn!(segment = %segment.name, "removing a segment whose creation was torn");
+                self.dir.remove(&segment.name)?;
+                segments.remove(index);
+            } else {
+                tracing::warn!(
+                    segment = %segment.name,
+                    offset = valid,
+                    dropped = segment.bytes - valid as u64,
+                    "dropping a torn write at the end of the log"
+                );
+                self.dir.truncate(&segment.name, valid as u64)?;
+                self.dir.sync(&segment.name)?;
+                segment.bytes = valid as u64;
             }
-            let local = (valid_bytes - start).min(segment.bytes);
-            if local < segment.bytes {
-                let file = OpenOptions::new().write(true).open(&segment.path)?;
-                file.set_len(local)?;
-                file.sync_all()?;
-            }
-            start += segment.bytes;
-            keep.push(Segment {
-                bytes: local,
-                ..segment
-            });
+            changed = true;
         }
-        self.segments = keep;
-        sync_dir(&self.dir)
+        for &index in obsolete.iter().rev() {
+            tracing::info!(segment = %segments[index].name, "removing a segment a rewrite replaced");
+            self.dir.remove(&segments[index].name)?;
+            segments.remove(index);
+            changed = true;
+        }
+        if changed {
+            self.dir.sync_dir()?;
+        }
+        Ok(())
     }
 }
 
@@ -267,28 +303,7 @@ fn io_error(error: io::Error) -> StorageError {
     StorageError::Io(error.to_string())
 }
 
-/// Rewrites a corruption error's offset in the concatenated log as a segment file and an
-/// offset in it, which is what an operator needs.
-fn name_segment(error: StorageError, segments: &[Segment]) -> StorageError {
-    let StorageError::CorruptLog { offset, reason } = error else {
-        return error;
-    };
-    let mut start = 0;
-    for segment in segments {
-        if offset < start + segment.bytes {
-            let reason = format!(
-                "{} at byte {}: {reason}",
-                segment.path.display(),
-                offset - start
-            );
-            return StorageError::CorruptLog { offset, reason };
-        }
-        start += segment.bytes;
-    }
-    StorageError::CorruptLog { offset, reason }
-}
-
-impl Storage for FileStore {
+impl<D: Dir> Storage for FileStore<D> {
     fn append(&mut self, entries: &[Entry]) -> Result<(), StorageError> {
         let view = self.view_mut()?;
         let skipped = view.log.append(entries)?;
@@ -347,45 +362,32 @@ impl Storage for FileStore {
 }
 
 #[cfg(test)]
-impl FileStore {
-    pub(super) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Power loss: the unsynced log appends that `keep` allows reach the end of the last
-    /// segment (a torn write), optionally with their last byte garbled; everything else
-    /// unsynced is lost. Appends queued after a pending rewrite belong to a file that was
-    /// never created, so nothing of them survives.
-    pub(super) fn simulate_crash(self, keep: u64, garble: bool) -> io::Result<PathBuf> {
-        if self.pending.rewrite.is_none() {
-            let keep = usize::try_from(keep)
-                .unwrap_or(usize::MAX)
-                .min(self.pending.log.len());
-            let mut torn = self.pending.log[..keep].to_vec();
-            if let (true, Some(last)) = (garble, torn.last_mut()) {
-                *last ^= 0xff;
+impl<D: Dir> FileStore<D> {
+    /// Power loss for the conformance suite's `TearMode`s: the first `keep` bytes of the
+    /// batch the next `sync` would append reach the end of the last segment (a torn write);
+    /// "garbled" garbles the 512-byte sector holding the last byte kept, since a disk tears
+    /// whole sectors; everything else unsynced is lost. A pending rewrite goes to a new
+    /// segment that was never synced, so nothing of it survives.
+    pub(super) fn simulate_crash(mut self, keep: u64, garble: bool) -> io::Result<D> {
+        if self.pending.rewrite.is_none() && !self.pending.log.is_empty() {
+            let mut batch = Vec::new();
+            encode_batch(BatchKind::Append, &self.pending.log, &mut batch);
+            let keep = usize::try_from(keep).unwrap_or(usize::MAX).min(batch.len());
+            let mut torn = batch[..keep].to_vec();
+            if garble && keep > 0 {
+                let sector = (keep - 1) / super::format::SECTOR_BYTES * super::format::SECTOR_BYTES;
+                torn[sector..].iter_mut().for_each(|b| *b ^= 0xff);
             }
             if !torn.is_empty() {
-                let path = match self.segments.last() {
-                    Some(segment) => segment.path.clone(),
-                    None => self.segment_path(1),
-                };
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?
-                    .write_all(&torn)?;
+                if self.segments.is_empty() {
+                    self.start_segment()?;
+                }
+                let name = self.segments.last().map(|s| s.name.clone());
+                if let Some(name) = name {
+                    self.dir.append(&name, &torn)?;
+                }
             }
         }
-        Ok(self.dir.clone())
-    }
-
-    /// The segment files in order, with their sizes.
-    pub(super) fn segment_files(&self) -> io::Result<Vec<(PathBuf, u64)>> {
-        Ok(self
-            .list_segments()?
-            .into_iter()
-            .map(|s| (s.path, s.bytes))
-            .collect())
+        Ok(self.dir)
     }
 }

@@ -3,30 +3,40 @@
 //!
 //! ```text
 //! data/
-//!   wal-00000000000000000001.log   records (length, CRC32C, LogRecord), appended
+//!   wal-00000000000000000001.log   a header, then batches of records (see `format`)
 //!   wal-00000000000000000002.log   the next segment, after a roll-over or a compaction
 //!   hard_state                     term, vote, commit: replaced atomically
 //!   snapshot                       the state machine at some index: replaced atomically
 //! ```
 //!
-//! Writes are buffered until `sync`, which makes them durable with one `write` and one
-//! `fdatasync` of the active segment (group commit: everything one Ready asked for). A file
+//! Writes are buffered until `sync`, which makes them durable with one `write` of one batch
+//! and one `fdatasync` of the active segment (group commit: everything one Ready asked for).
+//! The store does its I/O through the [`Dir`] trait: [`OsDir`] on real files, [`SimDir`] in
+//! memory for the crash-point tests, which crash after every single operation. A file
 //! replaced as a whole goes through a temporary file, fsync, rename and an fsync of the
 //! folder, so a crash leaves either the old or the new version, never a mix.
 //!
 //! Saving a snapshot compacts the log: the entries after the snapshot are written to a new
-//! segment, which is synced before the older segments are deleted. A crash in between leaves
-//! old and new segments side by side; replaying both gives the same log, because an entry
-//! record at index `i` replaces whatever was at `i` and above.
+//! segment as one "rewrite" batch, which is synced before the older segments are deleted. A
+//! crash in between leaves old and new segments side by side; recovery ignores every
+//! segment before the last valid rewrite (and deletes it).
 //!
-//! Recovery reads every segment in order and hands the bytes to the core's `recover`, which
-//! drops a torn last record (the file is cut back to the valid prefix) and refuses
-//! corruption anywhere else; the error names the segment file and the byte offset in it.
+//! Recovery reads every segment in order, checks the batches ([`format::scan_segments`]:
+//! a torn last batch is dropped whole, a damaged durable one is refused, even when a single
+//! bit flipped in the very last batch), and hands the records of the valid batches to the
+//! core's `recover`. Errors name the segment file and the byte offset in it.
 
 mod atomic;
+mod dir;
 mod file_store;
+pub mod format;
+mod sim_dir;
 
+pub use dir::{Dir, OsDir};
 pub use file_store::{FileStore, SEGMENT_BYTES_MAX_DEFAULT};
+pub use sim_dir::{Op, SimDir, SimFs, Tear};
 
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;
