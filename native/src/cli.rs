@@ -1,7 +1,7 @@
 //! The command line. To add a subcommand: add a variant to [`Command`] holding its arguments
 //! struct, a module with a `run(args) -> Result`, and one arm in [`Command::run`].
 
-use crate::{bench, client, cluster, config, node, serve_web};
+use crate::{bench, client, cluster, config, faults, node, serve_web};
 use clap::{Parser, Subcommand};
 use std::error::Error;
 
@@ -32,6 +32,9 @@ pub enum Command {
     Status(client::StatusArgs),
     /// Load-test Flotilla (RESP) or etcd (v3 JSON gateway) with the same workload.
     Bench(bench::BenchArgs),
+    /// Fault run: a local cluster under kills, pauses, partitions, leadership transfers
+    /// and membership changes, with a client history checked for linearizability.
+    Faults(faults::FaultArgs),
 }
 
 /// The result of a subcommand: errors are printed by `main`, which then exits non-zero.
@@ -48,6 +51,7 @@ impl Command {
             Command::Del(args) => client::del(args),
             Command::Status(args) => client::status(args),
             Command::Bench(args) => bench::run(args),
+            Command::Faults(args) => faults::run(args),
         }
     }
 }

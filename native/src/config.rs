@@ -67,6 +67,18 @@ pub struct NodeArgs {
     /// Most bytes queued for one peer before messages to it are dropped.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     pub peer_write_bytes_max: usize,
+    /// Most RESP client connections at once; more are answered with an error and closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub clients_max: usize,
+    /// Disconnect a RESP client that has sent nothing for this many milliseconds while
+    /// nothing of it was in flight (0: never).
+    #[arg(long, default_value_t = 300_000)]
+    pub client_idle_timeout_ms: u64,
+    /// Web origins (such as https://ops.example.com) allowed to open the WebSocket, besides
+    /// pages served from this machine and from the gateway itself (repeat or separate with
+    /// commas).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 impl NodeArgs {
@@ -142,7 +154,10 @@ impl NodeArgs {
             heartbeat_ms,
             snapshot_entries,
             token,
-            peer_write_bytes_max
+            peer_write_bytes_max,
+            clients_max,
+            client_idle_timeout_ms,
+            allowed_origins
         );
     }
 

@@ -66,6 +66,7 @@ pub struct Metrics {
     pub client_requests: AtomicU64,
     pub forwarded_requests: AtomicU64,
     pub peer_messages_dropped: AtomicU64,
+    pub clients_refused: AtomicU64,
     pub fsync_seconds: Histogram,
     pub append_batch_entries: Histogram,
     pub request_seconds: Histogram,
@@ -82,6 +83,7 @@ impl Default for Metrics {
             client_requests: AtomicU64::new(0),
             forwarded_requests: AtomicU64::new(0),
             peer_messages_dropped: AtomicU64::new(0),
+            clients_refused: AtomicU64::new(0),
             fsync_seconds: Histogram::new(LATENCY_BOUNDS_SECONDS),
             append_batch_entries: Histogram::new(BATCH_BOUNDS_ENTRIES),
             request_seconds: Histogram::new(LATENCY_BOUNDS_SECONDS),
@@ -127,6 +129,11 @@ impl Metrics {
                 "flotilla_peer_messages_dropped_total",
                 "Messages to peers dropped (unreachable or slow).",
                 &self.peer_messages_dropped,
+            ),
+            (
+                "flotilla_clients_refused_total",
+                "RESP connections refused at --clients-max.",
+                &self.clients_refused,
             ),
         ];
         for (name, help, value) in counters {

@@ -34,7 +34,22 @@ pub enum GatewayRequest {
     Command {
         args: Vec<Vec<u8>>,
         reply: oneshot::Sender<Reply>,
+        /// Whether the WebSocket presented the cluster token (admin commands allowed).
+        authed: bool,
     },
+}
+
+/// Who may open the WebSocket, and with what rights.
+#[derive(Clone, Debug)]
+pub struct WsAccess {
+    /// The cluster token: `/ws?token=...` with it may run admin commands; with a wrong one
+    /// the upgrade is refused (401).
+    pub token: String,
+    /// Origins allowed besides pages served from this machine (`http://127.0.0.1:*`,
+    /// `http://localhost:*`, `http://[::1]:*`) and from the gateway itself. A browser
+    /// always sends `Origin` on a WebSocket upgrade; a page from any other site is refused
+    /// (403), so that a site the user visits cannot drive a node on their machine.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The event loop's end of the gateway.
@@ -71,15 +86,20 @@ struct Shared {
     waker: Arc<Waker>,
     metrics: Arc<Metrics>,
     web_dir: Option<PathBuf>,
+    access: WsAccess,
 }
 
 impl Shared {
     /// Hands a command to the event loop and waits for its reply.
-    async fn run_command(&self, args: Vec<Vec<u8>>) -> Reply {
+    async fn run_command(&self, args: Vec<Vec<u8>>, authed: bool) -> Reply {
         let (reply, answer) = oneshot::channel();
         if self
             .requests
-            .send(GatewayRequest::Command { args, reply })
+            .send(GatewayRequest::Command {
+                args,
+                reply,
+                authed,
+            })
             .is_err()
         {
             return Reply::err("the node is stopping");
@@ -97,6 +117,7 @@ pub fn spawn(
     web_dir: PathBuf,
     waker: Arc<Waker>,
     metrics: Arc<Metrics>,
+    access: WsAccess,
 ) -> std::io::Result<GatewayLink> {
     let listener = std::net::TcpListener::bind(address)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}")))?;
@@ -119,6 +140,7 @@ pub fn spawn(
         waker,
         metrics,
         web_dir,
+        access,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,7 +7,7 @@
 //! where `reply` is the RESP reply as JSON (`{"Bulk":[...]}`, `{"Error":"..."}`, ...).
 
 use super::http::Head;
-use super::Shared;
+use super::{Shared, WsAccess};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -28,6 +28,16 @@ pub(super) async fn serve(mut stream: TcpStream, head: &Head, shared: Arc<Shared
             .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
             .await;
         return;
+    };
+    let authed = match check_access(head, &shared.access) {
+        Ok(authed) => authed,
+        Err(status) => {
+            tracing::warn!(origin = ?head.header("origin"), %status, "refused a WebSocket");
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes()).await;
+            return;
+        }
     };
     let accept = derive_accept_key(key.as_bytes());
     let answer = format!(
@@ -60,7 +70,7 @@ pub(super) async fn serve(mut stream: TcpStream, head: &Head, shared: Arc<Shared
                 Err(RecvError::Closed) => break,
             },
             message = incoming.next() => match message {
-                Some(Ok(Message::Text(text))) => command_reply(&shared, text.as_str()).await,
+                Some(Ok(Message::Text(text))) => command_reply(&shared, text.as_str(), authed).await,
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
@@ -71,13 +81,46 @@ pub(super) async fn serve(mut stream: TcpStream, head: &Head, shared: Arc<Shared
     }
 }
 
+/// Whether a WebSocket upgrade may proceed: `Ok(authed)`, or the HTTP status refusing it.
+/// A browser's `Origin` must be this machine's or the gateway's own, or be listed; a
+/// `token` in the query must be the cluster token, and then admin commands are allowed.
+pub fn check_access(head: &Head, access: &WsAccess) -> Result<bool, &'static str> {
+    if let Some(origin) = head.header("origin") {
+        let same_host = head
+            .header("host")
+            .is_some_and(|host| origin_host(origin) == Some(host));
+        let local = origin_host(origin)
+            .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
+            .is_some_and(|name| matches!(name, "127.0.0.1" | "localhost" | "[::1]"));
+        let listed = access.allowed_origins.iter().any(|o| o == origin);
+        if !(same_host || local || listed) {
+            return Err("403 Forbidden");
+        }
+    }
+    let query = head.path.split_once('?').map_or("", |(_, q)| q);
+    let token = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="));
+    match token {
+        None => Ok(false),
+        Some(token) if token == access.token => Ok(true),
+        Some(_) => Err("401 Unauthorized"),
+    }
+}
+
+/// The `host[:port]` of an origin such as `http://127.0.0.1:8080`.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (_, rest) = origin.split_once("://")?;
+    Some(rest.trim_end_matches('/'))
+}
+
 fn status_message(status: &str) -> String {
     format!(r#"{{"type":"status","status":{status}}}"#)
 }
 
-async fn command_reply(shared: &Shared, text: &str) -> String {
+async fn command_reply(shared: &Shared, text: &str, authed: bool) -> String {
     let (id, reply) = match parse_request(text) {
-        Ok(WsRequest { id, args }) => (id, shared.run_command(args).await),
+        Ok(WsRequest { id, args }) => (id, shared.run_command(args, authed).await),
         Err(WsRequestError { id }) => (
             id,
             crate::resp::Reply::err("expected {\"command\": [\"NAME\", \"arg\", ...]}"),
@@ -126,4 +169,58 @@ pub fn parse_request(text: &str) -> Result<WsRequest, WsRequestError> {
         })
         .collect();
     Ok(WsRequest { id, args })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(path: &str, origin: Option<&str>) -> Head {
+        let mut headers = vec![("Host".to_string(), "127.0.0.1:8080".to_string())];
+        if let Some(origin) = origin {
+            headers.push(("Origin".to_string(), origin.to_string()));
+        }
+        Head {
+            method: "GET".into(),
+            path: path.into(),
+            headers,
+        }
+    }
+
+    #[test]
+    fn origins_and_tokens_are_checked() {
+        let access = WsAccess {
+            token: "secret".into(),
+            allowed_origins: vec!["https://ops.example".into()],
+        };
+        let check = |path, origin| check_access(&head(path, origin), &access);
+        assert_eq!(check("/ws", None), Ok(false));
+        assert_eq!(check("/ws", Some("http://127.0.0.1:8080")), Ok(false));
+        assert_eq!(check("/ws", Some("http://localhost:3000")), Ok(false));
+        assert_eq!(check("/ws", Some("https://ops.example")), Ok(false));
+        assert_eq!(
+            check("/ws", Some("https://evil.example")),
+            Err("403 Forbidden")
+        );
+        assert_eq!(
+            check("/ws", Some("http://127.0.0.1.evil.example")),
+            Err("403 Forbidden")
+        );
+        assert_eq!(check("/ws?token=secret", None), Ok(true));
+        assert_eq!(check("/ws?x=1&token=nope", None), Err("401 Unauthorized"));
+    }
+
+    #[test]
+    fn requests_decode_or_say_why_not() {
+        let request = parse_request(r#"{"command":["INCRBY","n",5],"id":7}"#).expect("valid");
+        assert_eq!(
+            request.args,
+            vec![b"INCRBY".to_vec(), b"n".to_vec(), b"5".to_vec()]
+        );
+        assert_eq!(request.id, serde_json::json!(7));
+        assert!(parse_request(r#"{"command":[],"id":1}"#).is_err());
+        assert!(parse_request("not json").is_err());
+        let deep = "[".repeat(100_000);
+        assert!(parse_request(&deep).is_err());
+    }
 }

@@ -15,6 +15,11 @@ use std::collections::VecDeque;
 pub const CLIENT_PIPELINE_MAX: usize = 1024;
 /// Most reply bytes queued for one client before the loop stops reading its commands.
 pub const CLIENT_WRITE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// A client whose unsent replies pass this many bytes is disconnected: it asked for more
+/// than it reads (replies to commands already in flight can push the queue past
+/// [`CLIENT_WRITE_BYTES_MAX`], which only stops reading new commands; up to
+/// [`CLIENT_PIPELINE_MAX`] GETs of 8 MiB values would otherwise queue 8 GiB).
+pub const CLIENT_WRITE_BYTES_HARD_MAX: usize = 64 * 1024 * 1024;
 /// Most unparsed bytes read from one client (one maximal bulk argument plus slack).
 pub const CLIENT_READ_BYTES_MAX: usize = 2 * crate::resp::BULK_BYTES_MAX as usize;
 
@@ -42,11 +47,14 @@ pub struct Client {
     leader_in_flight: (u32, Option<Kind>),
     /// The slot number of `slots[0]`.
     first_slot: u64,
+    /// When the client last sent bytes (the node's clock, ms), for the idle timeout.
+    pub last_active: flotilla_core::Millis,
 }
 
 impl Client {
-    pub fn new(conn: Conn) -> Client {
+    pub fn new(conn: Conn, now: flotilla_core::Millis) -> Client {
         Client {
+            last_active: now,
             conn,
             authed: false,
             closing: false,

@@ -53,6 +53,9 @@ pub enum Action {
     Admin(Admin),
     /// Take a snapshot on this node now (needs AUTH).
     Snapshot,
+    /// Fault injection on this node (needs AUTH): drop every message to and from these
+    /// peers, replacing the previous set; an empty set heals.
+    Partition(Vec<NodeId>),
 }
 
 impl Action {
@@ -60,7 +63,7 @@ impl Action {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Action::Admin(_) | Action::Snapshot | Action::RaftStatus
+            Action::Admin(_) | Action::Snapshot | Action::RaftStatus | Action::Partition(_)
         )
     }
 }
@@ -163,6 +166,12 @@ pub fn classify(args: &[Vec<u8>]) -> Action {
             .map(|by| incr(key(0), by)),
         "RAFT.STATUS" if rest.is_empty() => Ok(Action::RaftStatus),
         "RAFT.SNAPSHOT" if rest.is_empty() => Ok(Action::Snapshot),
+        "RAFT.PARTITION" => rest
+            .iter()
+            .map(|id| node_id(id))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Action::Partition),
+        "RAFT.HEAL" if rest.is_empty() => Ok(Action::Partition(Vec::new())),
         "RAFT.ADDLEARNER" if rest.len() == 2 => node_id(&rest[0]).map(|id| {
             let address = String::from_utf8_lossy(&rest[1]).into_owned();
             Action::Admin(Admin::AddLearner { id, address })
@@ -177,7 +186,7 @@ pub fn classify(args: &[Vec<u8>]) -> Action {
             node_id(&rest[0]).map(|id| Action::Admin(Admin::Transfer { id }))
         }
         "ECHO" | "DBSIZE" | "GET" | "MGET" | "EXISTS" | "SET" | "MSET" | "DEL" | "UNLINK"
-        | "INCR" | "DECR" | "INCRBY" | "DECRBY" | "RAFT.STATUS" | "RAFT.SNAPSHOT"
+        | "INCR" | "DECR" | "INCRBY" | "DECRBY" | "RAFT.STATUS" | "RAFT.SNAPSHOT" | "RAFT.HEAL"
         | "RAFT.ADDLEARNER" | "RAFT.PROMOTE" | "RAFT.REMOVE" | "RAFT.TRANSFER" => {
             Err(wrong_args(&name))
         }
@@ -276,6 +285,12 @@ mod tests {
             Action::Admin(Admin::Transfer { id: NodeId(2) })
         );
         assert!(run("RAFT.SNAPSHOT").is_admin());
+        assert_eq!(
+            run("RAFT.PARTITION 2 3"),
+            Action::Partition(vec![NodeId(2), NodeId(3)])
+        );
+        assert!(run("RAFT.PARTITION 2").is_admin());
+        assert_eq!(run("raft.heal"), Action::Partition(vec![]));
         assert_eq!(
             run("CONFIG GET save"),
             Action::Reply(Reply::Array(Some(vec![

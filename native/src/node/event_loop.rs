@@ -6,7 +6,7 @@
 //! ready socket to `WouldBlock`; tick the node if its deadline passed; then run the driver
 //! recipe until the node has nothing more to say.
 
-use super::client::{Client, CLIENT_READ_BYTES_MAX};
+use super::client::{Client, CLIENT_READ_BYTES_MAX, CLIENT_WRITE_BYTES_HARD_MAX};
 use super::requests::{Forward, InFlight};
 use crate::config::NodeArgs;
 use crate::gateway::{self, GatewayLink};
@@ -19,7 +19,7 @@ use flotilla_core::replica::Replica;
 use flotilla_core::{Millis, NodeId};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,6 +34,10 @@ const FIRST_CONNECTION_TOKEN: usize = 16;
 const POLL_TIMEOUT_MS_MAX: Millis = 100;
 /// Most events handled per poll call.
 const EVENTS_CAPACITY: usize = 1024;
+/// Most connections accepted on the peer port at once (a cluster needs one per member).
+const INBOUND_PEERS_MAX: usize = 256;
+/// How often idle clients are looked for.
+const IDLE_SWEEP_INTERVAL_MS: Millis = 250;
 /// Most unparsed bytes buffered from one inbound peer connection.
 const PEER_READ_BYTES_MAX: usize = 2 * frame::FRAME_BYTES_MAX;
 
@@ -69,6 +73,22 @@ pub struct EventLoop {
     pub(super) hard_state_written: (HardState, Millis),
     pub(super) status_published_at: Option<Millis>,
     pub(super) addresses: Addresses,
+    /// Peers this node neither sends to nor hears from (`RAFT.PARTITION`, fault injection).
+    pub(super) blocked: BTreeSet<NodeId>,
+    /// Client limits from the command line.
+    limits: ClientLimits,
+    /// When idle clients were last looked for.
+    idle_swept_at: Millis,
+}
+
+/// Limits on RESP clients.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientLimits {
+    /// Most RESP connections at once; more are answered with an error and closed.
+    pub clients_max: usize,
+    /// A client with nothing in flight that sent nothing for this long is disconnected
+    /// (0: never).
+    pub idle_timeout_ms: Millis,
 }
 
 /// The node's own addresses, for status views.
@@ -94,7 +114,17 @@ impl EventLoop {
             .register(&mut resp_listener, RESP_LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let metrics = Arc::new(Metrics::default());
-        let gateway = gateway::spawn(args.http_addr, args.web_dir.clone(), waker, metrics.clone())?;
+        let access = gateway::WsAccess {
+            token: args.token.clone(),
+            allowed_origins: args.allowed_origins.clone(),
+        };
+        let gateway = gateway::spawn(
+            args.http_addr,
+            args.web_dir.clone(),
+            waker,
+            metrics.clone(),
+            access,
+        )?;
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register(signal, stop.clone())?;
@@ -141,6 +171,12 @@ impl EventLoop {
             hard_state_written: (hard_state, 0),
             status_published_at: None,
             addresses,
+            blocked: BTreeSet::new(),
+            limits: ClientLimits {
+                clients_max: args.clients_max,
+                idle_timeout_ms: args.client_idle_timeout_ms,
+            },
+            idle_swept_at: 0,
         };
         event_loop.sync_peers();
         Ok(event_loop)
@@ -216,11 +252,42 @@ impl EventLoop {
             }
         }
         self.expire_forwards(now);
+        if now >= self.idle_swept_at + IDLE_SWEEP_INTERVAL_MS {
+            self.idle_swept_at = now;
+            self.close_idle_clients(now);
+        }
+    }
+
+    /// Disconnects clients that have nothing in flight and sent nothing for too long.
+    fn close_idle_clients(&mut self, now: Millis) {
+        let timeout = self.limits.idle_timeout_ms;
+        if timeout == 0 {
+            return;
+        }
+        let idle: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                c.all_answered()
+                    && c.conn.pending_write_bytes() == 0
+                    && now.saturating_sub(c.last_active) >= timeout
+            })
+            .map(|(t, _)| *t)
+            .collect();
+        for token in idle {
+            if let Some(mut client) = self.clients.remove(&token) {
+                tracing::debug!(?token, "closing an idle client");
+                client.conn.deregister(self.poll.registry());
+            }
+        }
     }
 
     fn accept_peers(&mut self) {
         loop {
             match self.peer_listener.accept() {
+                Ok((_, address)) if self.inbound.len() >= INBOUND_PEERS_MAX => {
+                    tracing::warn!(%address, "refusing a peer connection: too many");
+                }
                 Ok((stream, address)) => {
                     let token = self.fresh_token();
                     match Conn::register(self.poll.registry(), stream, token, false) {
@@ -247,13 +314,25 @@ impl EventLoop {
     fn accept_clients(&mut self) {
         loop {
             match self.resp_listener.accept() {
-                Ok((stream, _)) => {
+                Ok((mut stream, address)) => {
+                    if self.clients.len() >= self.limits.clients_max {
+                        // As Redis does: say why, then hang up. The socket is blocking-free
+                        // and the line is short, so one write either fits or is dropped.
+                        let _ = std::io::Write::write(
+                            &mut stream,
+                            b"-ERR max number of clients reached\r\n",
+                        );
+                        Metrics::add(&self.metrics.clients_refused, 1);
+                        tracing::warn!(%address, max = self.limits.clients_max, "refusing a client: too many");
+                        continue;
+                    }
                     // Replies are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
                     let token = self.fresh_token();
                     match Conn::register(self.poll.registry(), stream, token, false) {
                         Ok(conn) => {
-                            self.clients.insert(token, Client::new(conn));
+                            let now = self.now();
+                            self.clients.insert(token, Client::new(conn, now));
                             self.client_event(token);
                         }
                         Err(error) => tracing::warn!(%error, "cannot register a client"),
@@ -327,6 +406,15 @@ impl EventLoop {
     }
 
     fn peer_message(&mut self, message: PeerMessage) {
+        let from = match &message {
+            PeerMessage::Hello { from, .. } | PeerMessage::Forward { from, .. } => Some(*from),
+            PeerMessage::Raft(envelope) => Some(envelope.from),
+            PeerMessage::ForwardReply { .. } => None,
+        };
+        if from.is_some_and(|from| self.blocked.contains(&from)) {
+            Metrics::add(&self.metrics.peer_messages_dropped, 1);
+            return;
+        }
         let now = self.now();
         match message {
             PeerMessage::Hello { from, address } => self.introduced(from, address),
@@ -348,7 +436,11 @@ impl EventLoop {
         };
         let mut closed = false;
         if client.accepts_more() {
+            let before = client.conn.read_buf.len();
             closed = client.conn.read_available(CLIENT_READ_BYTES_MAX) == ReadOutcome::Closed;
+            if client.conn.read_buf.len() != before {
+                client.last_active = self.start.elapsed().as_millis() as Millis;
+            }
         }
         self.run_client_commands(token);
         let registry = self.poll.registry();
@@ -358,7 +450,15 @@ impl EventLoop {
         let flushed = client.conn.flush(registry);
         let done =
             client.closing && client.all_answered() && client.conn.pending_write_bytes() == 0;
-        if closed || flushed.is_err() || done {
+        let hoarding = client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
+        if hoarding {
+            tracing::warn!(
+                ?token,
+                bytes = client.conn.pending_write_bytes(),
+                "closing a client that does not read its replies"
+            );
+        }
+        if closed || flushed.is_err() || done || hoarding {
             client.conn.deregister(registry);
             self.clients.remove(&token);
         }
@@ -379,7 +479,8 @@ impl EventLoop {
         let registry = self.poll.registry();
         let mut broken = Vec::new();
         for (token, client) in &mut self.clients {
-            if client.conn.flush(registry).is_err() {
+            let hoarding = client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
+            if client.conn.flush(registry).is_err() || hoarding {
                 broken.push(*token);
             }
         }
@@ -397,7 +498,7 @@ impl EventLoop {
         let Some(peer) = self.peers.get_mut(&to) else {
             return false;
         };
-        let sent = peer.send(registry, now, message);
+        let sent = !self.blocked.contains(&to) && peer.send(registry, now, message);
         if !sent {
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
         }

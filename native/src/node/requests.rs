@@ -101,14 +101,19 @@ impl EventLoop {
     }
 
     /// A command the gateway received from a browser.
-    pub(super) fn gateway_command(&mut self, args: Vec<Vec<u8>>, reply: oneshot::Sender<Reply>) {
+    pub(super) fn gateway_command(
+        &mut self,
+        args: Vec<Vec<u8>>,
+        reply: oneshot::Sender<Reply>,
+        authed: bool,
+    ) {
         if args.is_empty() {
             let _ = reply.send(Reply::err("empty command"));
             return;
         }
-        // The gateway is on the node's own HTTP port; browsers get no admin there yet.
+        // Admin commands only for a WebSocket opened with the cluster token.
         let action = classify(&args);
-        self.run_action(Origin::Gateway(reply), args, action, true, false);
+        self.run_action(Origin::Gateway(reply), args, action, true, authed);
     }
 
     /// A command a follower forwarded to this node.
@@ -158,12 +163,27 @@ impl EventLoop {
                 self.answer(origin, reply, None);
             }
             Action::RaftStatus => {
-                let reply = Reply::bulk(self.status_json().to_string());
+                let mut status = self.status_json();
+                // A digest of the state machine (data and client sessions) at `applied`:
+                // replicas that applied the same entries have the same digest. Computed on
+                // demand only, since it serializes the whole store.
+                let digest =
+                    flotilla_core::storage::record::CRC32C.checksum(&self.replica.kv().snapshot());
+                status["kv_digest"] = serde_json::json!(digest);
+                let reply = Reply::bulk(status.to_string());
                 self.answer(origin, reply, None);
             }
             Action::Snapshot => {
                 let reply = self.snapshot_now();
                 self.answer(origin, reply, None);
+            }
+            Action::Partition(peers) => {
+                tracing::warn!(
+                    ?peers,
+                    "fault injection: dropping all traffic with these peers"
+                );
+                self.blocked = peers.into_iter().collect();
+                self.answer(origin, Reply::ok(), None);
             }
             Action::Kv { command, shape } => {
                 if !self.replica.node().is_leader() && may_forward {

@@ -122,7 +122,11 @@ impl EventLoop {
     pub(super) fn drain_gateway(&mut self) {
         while let Ok(request) = self.gateway.requests.try_recv() {
             match request {
-                GatewayRequest::Command { args, reply } => self.gateway_command(args, reply),
+                GatewayRequest::Command {
+                    args,
+                    reply,
+                    authed,
+                } => self.gateway_command(args, reply, authed),
             }
         }
     }
