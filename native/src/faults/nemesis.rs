@@ -269,7 +269,10 @@ impl Nemesis {
             }
             sleep(POLL_INTERVAL * 3);
         }
-        self.note("membership step", format!("node {id} is not a voter again yet"));
+        self.note(
+            "membership step",
+            format!("node {id} is not a voter again yet"),
+        );
     }
 
     fn call_leader(&self, args: &[&str]) -> Option<Reply> {

@@ -16,9 +16,9 @@ pub const CLIENT_PIPELINE_MAX: usize = 1024;
 /// Most reply bytes queued for one client before the loop stops reading its commands.
 pub const CLIENT_WRITE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// A client whose unsent replies pass this many bytes is disconnected: it asked for more
-/// than it reads (replies to commands already in flight can push the queue past
-/// [`CLIENT_WRITE_BYTES_MAX`], which only stops reading new commands; up to
-/// [`CLIENT_PIPELINE_MAX`] GETs of 8 MiB values would otherwise queue 8 GiB).
+/// than it reads. Reads reserve their expected reply size before they start, so only a
+/// value that grew while the read was in flight can get past [`CLIENT_WRITE_BYTES_MAX`];
+/// this is the backstop.
 pub const CLIENT_WRITE_BYTES_HARD_MAX: usize = 64 * 1024 * 1024;
 /// Most unparsed bytes read from one client (one maximal bulk argument plus slack).
 pub const CLIENT_READ_BYTES_MAX: usize = 2 * crate::resp::BULK_BYTES_MAX as usize;
@@ -41,8 +41,15 @@ pub struct Client {
     /// Close once the queued replies are written (QUIT, protocol error).
     pub closing: bool,
     /// Replies owed, oldest first; `None` while the command is still in progress. The kind
-    /// is set for commands that went to the leader.
-    slots: VecDeque<(Option<Reply>, Option<Kind>)>,
+    /// is set for commands that went to the leader; the size is the reply bytes reserved.
+    slots: VecDeque<(Option<Reply>, Option<Kind>, usize)>,
+    /// Reply bytes expected for reads in flight: counted with the queued replies against
+    /// [`CLIENT_WRITE_BYTES_MAX`] before another command is read, so that a pipeline of
+    /// GETs of large values stops before their replies arrive, not after.
+    reserved_bytes: usize,
+    /// The queued replies passed [`CLIENT_WRITE_BYTES_HARD_MAX`]: later replies are dropped
+    /// and the connection is closed.
+    pub overflowed: bool,
     /// How many commands that went to the leader are unanswered, and of which kind.
     leader_in_flight: (u32, Option<Kind>),
     /// The slot number of `slots[0]`.
@@ -59,6 +66,8 @@ impl Client {
             authed: false,
             closing: false,
             slots: VecDeque::new(),
+            reserved_bytes: 0,
+            overflowed: false,
             leader_in_flight: (0, None),
             first_slot: 0,
         }
@@ -79,12 +88,14 @@ impl Client {
         }
     }
 
-    /// Reserves the next reply slot, for a command of `kind` if it goes to the leader.
-    pub fn open_slot(&mut self, kind: Option<Kind>) -> u64 {
+    /// Reserves the next reply slot, for a command of `kind` if it goes to the leader, with
+    /// `reply_bytes` expected in its reply.
+    pub fn open_slot(&mut self, kind: Option<Kind>, reply_bytes: usize) -> u64 {
         if let Some(kind) = kind {
             self.leader_in_flight = (self.leader_in_flight.0 + 1, Some(kind));
         }
-        self.slots.push_back((None, kind));
+        self.reserved_bytes += reply_bytes;
+        self.slots.push_back((None, kind, reply_bytes));
         self.first_slot + self.slots.len() as u64 - 1
     }
 
@@ -93,15 +104,20 @@ impl Client {
         let Some(position) = slot.checked_sub(self.first_slot) else {
             return;
         };
-        if let Some((entry @ None, kind)) = self.slots.get_mut(position as usize) {
+        if let Some((entry @ None, kind, reserved)) = self.slots.get_mut(position as usize) {
             *entry = Some(reply);
             if kind.is_some() {
                 self.leader_in_flight.0 -= 1;
             }
+            self.reserved_bytes -= std::mem::take(reserved);
         }
-        while let Some((Some(_), _)) = self.slots.front() {
-            if let Some((Some(reply), _)) = self.slots.pop_front() {
-                reply.encode(self.conn.write_buf_mut());
+        while let Some((Some(_), _, _)) = self.slots.front() {
+            if let Some((Some(reply), _, _)) = self.slots.pop_front() {
+                if self.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX {
+                    self.overflowed = true;
+                } else {
+                    reply.encode(self.conn.write_buf_mut());
+                }
             }
             self.first_slot += 1;
         }
@@ -110,8 +126,9 @@ impl Client {
     /// Whether the client may send more commands now.
     pub fn accepts_more(&self) -> bool {
         !self.closing
+            && !self.overflowed
             && self.slots.len() < CLIENT_PIPELINE_MAX
-            && self.conn.pending_write_bytes() < CLIENT_WRITE_BYTES_MAX
+            && self.conn.pending_write_bytes() + self.reserved_bytes < CLIENT_WRITE_BYTES_MAX
     }
 
     /// Whether every reply owed was queued.

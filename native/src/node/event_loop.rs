@@ -450,7 +450,8 @@ impl EventLoop {
         let flushed = client.conn.flush(registry);
         let done =
             client.closing && client.all_answered() && client.conn.pending_write_bytes() == 0;
-        let hoarding = client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
+        let hoarding =
+            client.overflowed || client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
         if hoarding {
             tracing::warn!(
                 ?token,
@@ -479,7 +480,8 @@ impl EventLoop {
         let registry = self.poll.registry();
         let mut broken = Vec::new();
         for (token, client) in &mut self.clients {
-            let hoarding = client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
+            let hoarding = client.overflowed
+                || client.conn.pending_write_bytes() > CLIENT_WRITE_BYTES_HARD_MAX;
             if client.conn.flush(registry).is_err() || hoarding {
                 broken.push(*token);
             }

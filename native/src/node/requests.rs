@@ -14,8 +14,9 @@ use super::outcome::{not_leader, reply_for};
 use crate::metrics::Metrics;
 use crate::peer::PeerMessage;
 use crate::resp::{parse_command, Reply};
-use flotilla_core::kv::Request;
+use flotilla_core::kv::{Command, Request};
 use flotilla_core::raft::ConfChange;
+use flotilla_core::replica::Replica;
 use flotilla_core::replica::{Outcome, Reply as ReplicaReply};
 use flotilla_core::{Millis, NodeId};
 use mio::Token;
@@ -51,6 +52,20 @@ pub struct Forward {
     started: Instant,
 }
 
+/// Bytes of a reply besides the values: RESP framing, an integer or a short status.
+const REPLY_OVERHEAD_BYTES: usize = 16;
+
+/// The reply bytes a key-value command will likely need, from this node's copy of the
+/// values (a follower's may be stale: it is an estimate for backpressure, not a promise).
+fn reply_bytes_estimate(replica: &Replica, command: &Command) -> usize {
+    let value = |key: &[u8]| replica.kv().get(key).map_or(0, <[u8]>::len) + REPLY_OVERHEAD_BYTES;
+    match command {
+        Command::Get { key } => value(key),
+        Command::GetMany { keys } => keys.iter().map(|k| value(k)).sum(),
+        _ => REPLY_OVERHEAD_BYTES,
+    }
+}
+
 impl EventLoop {
     /// Parses and runs every complete command in a client's buffer, as far as it may.
     pub(super) fn run_client_commands(&mut self, token: Token) {
@@ -84,13 +99,20 @@ impl EventLoop {
                     if args[0].eq_ignore_ascii_case(b"QUIT") {
                         client.closing = true;
                     }
-                    let slot = client.open_slot(kind);
+                    let reply_bytes = match &action {
+                        Action::Kv { command, .. } => reply_bytes_estimate(&self.replica, command),
+                        _ => 0,
+                    };
+                    let Some(client) = self.clients.get_mut(&token) else {
+                        return;
+                    };
+                    let slot = client.open_slot(kind, reply_bytes);
                     Metrics::add(&self.metrics.client_requests, 1);
                     let authed = client.authed;
                     self.run_action(Origin::Client { token, slot }, args, action, true, authed);
                 }
                 Err(error) => {
-                    let slot = client.open_slot(None);
+                    let slot = client.open_slot(None, 0);
                     client.fill(slot, Reply::err(error));
                     client.closing = true;
                     client.conn.read_buf.clear();

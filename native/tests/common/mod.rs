@@ -59,6 +59,15 @@ impl Client {
         })
     }
 
+    /// A client on a connection opened elsewhere (to write and read from two threads).
+    pub fn from_stream(stream: TcpStream) -> Client {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     pub fn send(&mut self, args: &[&str]) -> std::io::Result<()> {
         let mut wire = format!("*{}\r\n", args.len()).into_bytes();
         for arg in args {
@@ -188,6 +197,11 @@ impl Node {
 
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn log_text(&self) -> String {
