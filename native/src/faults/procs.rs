@@ -14,9 +14,39 @@ use std::time::Duration;
 /// How long an admin command may take before the run treats the node as unreachable.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A port that was free a moment ago.
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// Lowest port the fault run picks from.
+const PORT_MIN: u16 = 10_000;
+
+/// The lowest port the kernel hands out to outgoing connections.
+fn ephemeral_port_min() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// `count` distinct ports that were free a moment ago, below the ephemeral range: a port
+/// the kernel picked (bind to port 0) can be given to a client's outgoing connection while
+/// its node is down, and the node could then not listen on it again when it restarts.
+fn free_ports(count: usize, seed: u64) -> std::io::Result<Vec<u16>> {
+    let top = ephemeral_port_min().max(PORT_MIN + 1000);
+    let mut rng = super::workload::Rng(seed | 1);
+    let mut ports: Vec<u16> = Vec::new();
+    for _ in 0..count * 100 {
+        if ports.len() == count {
+            break;
+        }
+        let port = PORT_MIN + rng.below(u64::from(top - PORT_MIN)) as u16;
+        if !ports.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+        }
+    }
+    if ports.len() < count {
+        return Err(std::io::Error::other(
+            "no free ports below the ephemeral range",
+        ));
+    }
+    Ok(ports)
 }
 
 /// One `flotilla node` process.
@@ -151,10 +181,12 @@ pub fn start_cluster(
     extra: &[String],
 ) -> std::io::Result<Vec<Proc>> {
     fs::create_dir_all(dir)?;
-    let mut ports = Vec::new();
-    for _ in 0..n {
-        ports.push((free_port()?, free_port()?, free_port()?));
-    }
+    let seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    let free = free_ports(3 * n as usize, seed)?;
+    let ports: Vec<(u16, u16, u16)> = free.chunks(3).map(|c| (c[0], c[1], c[2])).collect();
     let mut procs = Vec::new();
     for id in 1..=n {
         let (resp, http, peer) = ports[id as usize - 1];
