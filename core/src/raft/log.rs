@@ -235,7 +235,9 @@ impl RaftLog {
     }
 
     /// The largest index at or below `index` whose term is at most `term`: where a leader
-    /// resumes after a follower's rejection hint (fast backtracking).
+    /// resumes after a follower's rejection hint (fast backtracking). When even the
+    /// snapshot's last entry has a later term, the answer lies inside the snapshot: the index
+    /// before it is returned, so that a leader resuming after it sends the snapshot.
     pub fn find_conflict_by_term(&self, index: Index, term: Term) -> Index {
         let mut at = index.min(self.last_index());
         while at > self.snapshot_index {
@@ -243,6 +245,9 @@ impl RaftLog {
                 Some(t) if t <= term => return at,
                 _ => at = at.prev(),
             }
+        }
+        if at == self.snapshot_index && self.snapshot_term > term {
+            return at.prev();
         }
         at
     }
@@ -320,6 +325,14 @@ mod tests {
         assert_eq!(log.find_conflict_by_term(Index(10), Term(3)), Index(3));
         assert_eq!(log.find_conflict_by_term(Index(10), Term(6)), Index(10));
         assert_eq!(log.find_conflict_by_term(Index(7), Term(0)), Index(0));
+    }
+
+    #[test]
+    fn conflict_by_term_points_into_a_newer_snapshot() {
+        // Snapshot at 64 (term 3), then 65@3: a follower holding 64@2 needs the snapshot.
+        let log = RaftLog::restore(Index(64), Term(3), vec![entry(65, 3)]);
+        assert_eq!(log.find_conflict_by_term(Index(64), Term(2)), Index(63));
+        assert_eq!(log.find_conflict_by_term(Index(64), Term(3)), Index(64));
     }
 
     #[derive(Clone, Debug)]
