@@ -31,6 +31,9 @@ pub struct CommittedLog {
     entries: Vec<Option<Committed>>,
     /// The commit index each running node was last seen with.
     commits: BTreeMap<NodeId, Index>,
+    /// The commit index each running node had when it produced its previous Ready: a Ready
+    /// gathers the truncations of every step since, all made at or above this index.
+    ready_commits: BTreeMap<NodeId, Index>,
 }
 
 impl CommittedLog {
@@ -49,6 +52,9 @@ impl CommittedLog {
     pub fn observe(&mut self, node: &Node, findings: &mut Findings) {
         let id = node.id();
         let log = node.log();
+        if let Some(&seen) = self.commits.get(&id) {
+            self.check_still_held(node, seen, findings);
+        }
         let from = *self.commits.get(&id).unwrap_or(&log.snapshot_index());
         let to = node.commit_index();
         for index in from.0 + 1..=to.0 {
@@ -103,14 +109,42 @@ impl CommittedLog {
         }
     }
 
-    /// A Ready of `node` truncates its log from `from`.
-    pub fn check_truncation(&mut self, node: NodeId, from: Index, findings: &mut Findings) {
-        let commit = self.commits.get(&node).copied().unwrap_or_default();
-        if from <= commit {
+    /// Between two observations (one input), the entry at the commit index seen before
+    /// must stay in the log: nothing truncates what a node knows is committed.
+    fn check_still_held(&self, node: &Node, seen: Index, findings: &mut Findings) {
+        let log = node.log();
+        if seen <= log.snapshot_index() || seen.0 == 0 {
+            return;
+        }
+        let expected = self.get(seen).map(|c| c.term);
+        let held = log.term_at(seen);
+        if expected.is_some() && held != expected {
+            findings.report(
+                Invariant::CommittedImmutable,
+                Some(node.id()),
+                format!(
+                    "its committed entry {seen} (term {expected:?}) is gone: the log now holds \
+                     {held:?} there"
+                ),
+            );
+        }
+    }
+
+    /// A Ready of `node` truncates its log from `from` (`None`: no truncation). Every step
+    /// since the previous Ready truncated above the commit index it had then.
+    pub fn check_ready(
+        &mut self,
+        node: NodeId,
+        from: Option<Index>,
+        commit: Index,
+        findings: &mut Findings,
+    ) {
+        let before = self.ready_commits.insert(node, commit).unwrap_or_default();
+        if let Some(from) = from.filter(|from| *from <= before) {
             findings.report(
                 Invariant::CommittedImmutable,
                 Some(node),
-                format!("truncates its log from {from}, at or below its commit index {commit}"),
+                format!("truncates its log from {from}, at or below its commit index {before}"),
             );
         }
     }
@@ -146,6 +180,7 @@ impl CommittedLog {
     /// The node crashed: after a restart its commit index may be lower.
     pub fn forget(&mut self, node: NodeId) {
         self.commits.remove(&node);
+        self.ready_commits.remove(&node);
     }
 
     /// Committed entries after `index` (exclusive), with their indexes.

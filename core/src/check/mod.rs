@@ -140,10 +140,12 @@ impl Checkers {
     /// changes in the node's log, then takes note of the node's state.
     pub fn before_persist(&mut self, now: Millis, node: &Node, ready: &Ready) {
         self.findings.now = now;
-        if let Some(from) = ready.truncate_from {
-            self.committed
-                .check_truncation(node.id(), from, &mut self.findings);
-        }
+        self.committed.check_ready(
+            node.id(),
+            ready.truncate_from,
+            node.commit_index(),
+            &mut self.findings,
+        );
         self.matching
             .check_appended(node, &ready.entries, &mut self.findings);
         if let Some(snapshot) = &ready.snapshot {
