@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -183,6 +184,9 @@ class FlotillaNodes:
     def pid(self, i):
         return self.procs[i].pid
 
+    def server_pids(self):
+        return [p.pid for p in self.procs if p is not None and p.poll() is None]
+
     def leader(self):
         """The index of the node that leads and that every running node follows, or None."""
         leaders = set()
@@ -228,6 +232,9 @@ class FlotillaCluster(FlotillaNodes):
         self.command = " ".join(args[1:])
         self.supervisor = spawn(args, f"{self.workdir}/flotilla-cluster.log")
         self.procs = [self.supervisor] * self.n
+
+    def server_pids(self):
+        return children(self.supervisor.pid)
 
     def stop(self):
         if self.supervisor.poll() is None:
@@ -302,6 +309,9 @@ class EtcdCluster:
     def pid(self, i):
         return self.procs[i].pid
 
+    def server_pids(self):
+        return [p.pid for p in self.procs if p is not None and p.poll() is None]
+
     def leader(self):
         """The index of the member that leads and that every running member follows."""
         ids, leaders = {}, set()
@@ -345,15 +355,55 @@ def wait_leader(cluster, timeout_s=STARTUP_TIMEOUT_S):
 # ---------------------------------------------------------------- runs
 
 
-def bench(exe, args, expect_s):
-    """Runs `flotilla bench ARGS --json`; returns its JSON object."""
+def bench(exe, args, expect_s, server_pids=()):
+    """Runs `flotilla bench ARGS --json`; returns its JSON object, with the CPU seconds the
+    servers (`server_pids`) and the load generator used during the run added as
+    `server_cpu_s` and `client_cpu_s`."""
     cmd = [exe, "bench", "--json"] + args
+    servers_before = cpu_seconds(server_pids)
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         cmd, capture_output=True, text=True, timeout=expect_s + BENCH_SLACK_S
     )
+    client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    servers_after = cpu_seconds(server_pids)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip()}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["server_cpu_s"] = servers_after - servers_before
+    result["client_cpu_s"] = (client_after.ru_utime + client_after.ru_stime) - (
+        client_before.ru_utime + client_before.ru_stime
+    )
+    return result
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes (0 for any that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    """The pids of the direct children of `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return found
 
 
 def median(values):
