@@ -74,6 +74,29 @@ pub enum Action {
         node: NodeId,
         command: ClientCommand,
     },
+    /// Starts a brand-new server `node` (the next unused id, at most
+    /// [`NODES_MAX`](super::options::NODES_MAX)) with an empty disk, and asks the leader to
+    /// add it as a learner. It then catches up from the leader's log or snapshot.
+    AddNode {
+        node: NodeId,
+    },
+    /// Asks the leader to turn the learner `node` into a voter.
+    Promote {
+        node: NodeId,
+    },
+    /// Asks the leader to remove `node` from the configuration (the node keeps running,
+    /// outside the cluster).
+    Remove {
+        node: NodeId,
+    },
+    /// Makes `node` snapshot its state machine at its applied index and compact its log.
+    Snapshot {
+        node: NodeId,
+    },
+    /// Starts or stops the simulated clients of [`super::WorkloadOptions`] (manual mode).
+    Autopilot {
+        on: bool,
+    },
 }
 
 /// A request typed by a user.
@@ -115,11 +138,17 @@ impl Action {
             | Action::Isolate { node }
             | Action::SetClockRate { node, .. }
             | Action::Campaign { node }
-            | Action::Request { node, .. } => vec![*node],
+            | Action::Request { node, .. }
+            | Action::Promote { node }
+            | Action::Remove { node }
+            | Action::Snapshot { node } => vec![*node],
             Action::CutLink { from, to } => vec![*from, *to],
             Action::TransferLeadership { node, to } => vec![*node, *to],
             Action::Partition { groups } => groups.iter().flatten().copied().collect(),
-            Action::Heal
+            // A node to add does not exist yet: `apply` checks its id.
+            Action::AddNode { .. }
+            | Action::Autopilot { .. }
+            | Action::Heal
             | Action::SetLoss { .. }
             | Action::SetDuplication { .. }
             | Action::SetLatency { .. } => Vec::new(),

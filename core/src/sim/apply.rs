@@ -4,6 +4,7 @@ use super::action::Action;
 use super::cluster::Sim;
 use crate::check::durability::DurableShadow;
 use crate::check::Invariant;
+use crate::raft::{ConfChange, Membership};
 use crate::replica::{Replica, ReplicaConfig};
 use crate::storage::{Storage, TearMode};
 use crate::types::NodeId;
@@ -93,6 +94,18 @@ impl Sim {
                 let (workload, mut ctx) = self.ctx();
                 workload.console_request(node, &command, &mut ctx);
             }
+            Action::AddNode { node } => self.add_node(node),
+            Action::Promote { node } => self.change_membership(ConfChange::Promote { id: node }),
+            Action::Remove { node } => self.change_membership(ConfChange::Remove { id: node }),
+            Action::Snapshot { node } => self.snapshot(index(node)),
+            Action::Autopilot { on } => {
+                self.trace.line(
+                    self.now,
+                    format_args!("autopilot {}", if on { "on" } else { "off" }),
+                );
+                let (workload, ctx) = self.ctx();
+                workload.set_autopilot(on, ctx.queue, ctx.now);
+            }
         }
     }
 
@@ -145,10 +158,17 @@ impl Sim {
         let replica_config = ReplicaConfig {
             snapshot_entries: self.options.raft.snapshot_entries,
         };
+        // A server that joined later never had the founding configuration: with an empty
+        // disk it must wait to be sent the log, not bootstrap a cluster of its own.
+        let initial = if host.founding {
+            self.membership.clone()
+        } else {
+            Membership::default()
+        };
         let restored = Replica::restore(
             host.config.clone(),
             replica_config,
-            self.membership.clone(),
+            initial,
             state.hard_state,
             state.snapshot,
             state.entries,

@@ -30,6 +30,9 @@ pub struct Host {
     pub timer: Option<Millis>,
     /// How many times the node was started (1 for the first start).
     pub incarnation: u32,
+    /// Whether it is one of the founding members (false for a server added by
+    /// [`super::Action::AddNode`]).
+    pub founding: bool,
 }
 
 impl Host {
@@ -47,6 +50,7 @@ impl Host {
             fsync_token: 0,
             timer: None,
             incarnation: 1,
+            founding: true,
         }
     }
 

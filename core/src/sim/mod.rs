@@ -58,12 +58,14 @@ mod driver;
 pub mod event;
 pub mod faults;
 mod host;
+mod members;
 pub mod network;
 pub mod options;
 pub mod queue;
 pub mod report;
 pub mod rng;
 pub mod trace;
+mod views;
 pub mod workload;
 
 pub use action::{Action, ClientCommand, ScheduledAction};

@@ -148,6 +148,29 @@ impl Network {
         self.options.duplicate_permille = permille.min(1_000);
     }
 
+    /// Adds node `nodes + 1` (a server joining the cluster): its links start uncut, with
+    /// base latencies drawn now, in a fixed order, so the run stays reproducible.
+    pub fn add_node(&mut self) {
+        let old = self.nodes as usize;
+        let n = old + 1;
+        let (min, max) = (self.options.latency_min_ms, self.options.latency_max_ms);
+        let mut base_ms = vec![0; n * n];
+        let mut cut = vec![false; n * n];
+        for from in 0..n {
+            for to in 0..n {
+                if from < old && to < old {
+                    base_ms[from * n + to] = self.base_ms[from * old + to];
+                    cut[from * n + to] = self.cut[from * old + to];
+                } else {
+                    base_ms[from * n + to] = self.rng.range(min, max);
+                }
+            }
+        }
+        self.nodes += 1;
+        self.base_ms = base_ms;
+        self.cut = cut;
+    }
+
     pub fn set_latency(&mut self, min_ms: Millis, max_ms: Millis) {
         self.options.latency_min_ms = min_ms.min(max_ms);
         self.options.latency_max_ms = max_ms;

@@ -80,6 +80,12 @@ impl<E> EventQueue<E> {
     pub fn iter(&self) -> impl Iterator<Item = (Millis, &E)> {
         self.heap.iter().map(|q| (q.at, &q.event))
     }
+
+    /// Every queued event with its sequence number, which names it uniquely for as long as
+    /// it is queued (the web page tells one message in flight from another by it).
+    pub fn iter_seq(&self) -> impl Iterator<Item = (Millis, u64, &E)> {
+        self.heap.iter().map(|q| (q.at, q.seq, &q.event))
+    }
 }
 
 #[cfg(test)]

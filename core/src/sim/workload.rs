@@ -138,6 +138,20 @@ impl Workload {
         (clients + self.console.len()) as u64
     }
 
+    /// One more server that clients may send to (a server added to the cluster).
+    pub fn add_node(&mut self) {
+        self.nodes += 1;
+    }
+
+    /// Starts (from now) or stops the clients: the manual mode's autopilot. A client in the
+    /// middle of an operation finishes it first.
+    pub fn set_autopilot(&mut self, on: bool, queue: &mut EventQueue<Event>, now: Millis) {
+        self.accepting = on;
+        if on {
+            self.begin(queue, now);
+        }
+    }
+
     /// Schedules every client's first operation.
     pub fn begin(&mut self, queue: &mut EventQueue<Event>, now: Millis) {
         for client in 0..self.clients() {

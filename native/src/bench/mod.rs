@@ -42,6 +42,8 @@ const DURATION_S_MAX: f64 = 24.0 * 3600.0;
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the prefill may take at most.
 const PREFILL_TIME_MAX: Duration = Duration::from_secs(600);
+/// Requests each client keeps in flight while prefilling.
+const PREFILL_PIPELINE: usize = 64;
 
 /// Which system is driven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -133,7 +135,7 @@ pub fn run(args: BenchArgs) -> CommandResult {
         let prefill = Plan {
             duration: PREFILL_TIME_MAX,
             warmup: Duration::ZERO,
-            pipeline: PIPELINE_MAX.min(64) as usize,
+            pipeline: PREFILL_PIPELINE,
             source: Box::new(move |_| Source::EachKeyOnce(next.clone())),
             quiet: true,
         };
