@@ -23,6 +23,11 @@ use serde::{Deserialize, Serialize};
 /// How often the liveness phase checks for convergence, in virtual ms.
 pub const PROBE_INTERVAL_MS: Millis = 25;
 
+/// Most events one auto-mode run may take. Healthy 10-second runs take tens of thousands;
+/// a run past this is a message storm (a livelock that feeds on itself), reported as a
+/// liveness violation rather than left to run for hours.
+pub const RUN_EVENTS_MAX: u64 = 3_000_000;
+
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
@@ -160,6 +165,14 @@ impl Sim {
         self.stats.events += 1;
         self.handle(event);
         if self.options.stop_on_violation && !self.checkers.violations().is_empty() {
+            self.phase = Phase::Done;
+        }
+        if self.options.mode == Mode::Auto && self.stats.events >= RUN_EVENTS_MAX {
+            let detail = format!(
+                "message storm: {RUN_EVENTS_MAX} events by {} ms, {} messages sent",
+                self.now, self.stats.messages_sent
+            );
+            self.violation(Invariant::Liveness, None, detail);
             self.phase = Phase::Done;
         }
         true

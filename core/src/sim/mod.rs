@@ -69,7 +69,7 @@ mod views;
 pub mod workload;
 
 pub use action::{Action, ClientCommand, ScheduledAction};
-pub use cluster::{node_config, Phase, Sim, PROBE_INTERVAL_MS};
+pub use cluster::{node_config, Phase, Sim, PROBE_INTERVAL_MS, RUN_EVENTS_MAX};
 pub use options::{
     DiskOptions, FaultOptions, Mode, NetworkOptions, RaftOptions, SimOptions, WorkloadOptions,
 };

@@ -7,6 +7,9 @@ use super::options::NetworkOptions;
 use super::rng::Stream;
 use crate::types::{Millis, NodeId};
 
+/// The shortest one-way delay of a peer message, in ms.
+pub const DELAY_MS_MIN: Millis = 1;
+
 /// Why a message was not delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
@@ -86,7 +89,9 @@ impl Network {
         if self.rng.chance(self.options.loss_permille) {
             return Fate::Dropped(DropReason::Loss);
         }
-        let base = self.base_ms[link];
+        // Nothing travels in zero time: a message answered by a message must let the clock
+        // move, or a storm of them could hold virtual time still.
+        let base = self.base_ms[link].max(DELAY_MS_MIN);
         let first = base + self.rng.range(0, self.options.jitter_ms);
         let second = self
             .rng
