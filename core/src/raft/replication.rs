@@ -257,11 +257,14 @@ impl Node {
             // its acknowledgement catches the match index up (etcd does the same).
             progress.free_one();
         }
-        let behind =
-            progress.match_index < self.log.last_index() || last_index > progress.match_index;
+        // The follower holds more than it is known to match: its acknowledgements were
+        // lost. An append (empty if there is nothing new) makes it acknowledge again;
+        // otherwise a quiet cluster would never move this follower's match index.
+        let unacknowledged = last_index > progress.match_index;
+        let behind = progress.match_index < self.log.last_index() || unacknowledged;
         self.release_confirmed_reads();
         if behind {
-            self.send_append(from, false);
+            self.send_append(from, unacknowledged);
         }
     }
 
