@@ -86,7 +86,12 @@ impl Outbound {
             .parse::<SocketAddr>()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
             .and_then(TcpStream::connect)
-            .and_then(|stream| Conn::register(registry, stream, token, true));
+            .and_then(|stream| {
+                // Appends are small frames sent back to back: without TCP_NODELAY, Nagle's
+                // algorithm holds them for the follower's delayed ACK (40 ms on Linux).
+                stream.set_nodelay(true)?;
+                Conn::register(registry, stream, token, true)
+            });
         match dialled {
             Ok(conn) => {
                 let deadline = now + CONNECT_TIMEOUT_MS;
