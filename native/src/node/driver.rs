@@ -32,10 +32,19 @@ impl EventLoop {
     pub(super) fn drive(&mut self) -> io::Result<()> {
         while let Some(ready) = self.replica.node_mut().ready() {
             self.send_messages(&ready.messages);
+            // The core hands out only entries that are committed *and* already durable here,
+            // so they can be applied and answered before this Ready's own fsync; only a
+            // received snapshot must be on disk before the state machine is replaced by it.
+            let apply_early = ready.snapshot.is_none();
+            if apply_early {
+                self.apply(&ready);
+            }
             self.persist(&ready)
                 .map_err(|e| io::Error::other(format!("storage failed: {e}")))?;
             self.send_messages(&ready.persisted_messages);
-            self.apply(&ready);
+            if !apply_early {
+                self.apply(&ready);
+            }
             let now = self.now();
             self.replica.advance(now, ready.id);
             self.observe_events(&ready);
