@@ -159,23 +159,24 @@ class FlotillaNodes:
     def endpoint(self, i):
         return f"127.0.0.1:{self.resp[i]}"
 
+    def args(self, j):
+        """The command line of node j (from 0)."""
+        peers = ",".join(f"{k + 1}=127.0.0.1:{self.peer[k]}" for k in range(self.n) if k != j)
+        return [
+            self.exe,
+            "node",
+            f"--id={j + 1}",
+            f"--resp-addr=127.0.0.1:{self.resp[j]}",
+            f"--http-addr=127.0.0.1:{self.http[j]}",
+            f"--peer-addr=127.0.0.1:{self.peer[j]}",
+            f"--data={self.workdir}/flotilla{j + 1}",
+            f"--web-dir={self.workdir}/no-web",
+            "--token=bench",
+        ] + ([f"--peers={peers}"] if peers else []) + self.node_args
+
     def start(self, i=None):
         for j in range(self.n) if i is None else [i]:
-            peers = ",".join(
-                f"{k + 1}=127.0.0.1:{self.peer[k]}" for k in range(self.n) if k != j
-            )
-            args = [
-                self.exe,
-                "node",
-                f"--id={j + 1}",
-                f"--resp-addr=127.0.0.1:{self.resp[j]}",
-                f"--http-addr=127.0.0.1:{self.http[j]}",
-                f"--peer-addr=127.0.0.1:{self.peer[j]}",
-                f"--data={self.workdir}/flotilla{j + 1}",
-                f"--web-dir={self.workdir}/no-web",
-                "--token=bench",
-            ] + ([f"--peers={peers}"] if peers else []) + self.node_args
-            self.procs[j] = spawn(args, f"{self.workdir}/flotilla{j + 1}.log")
+            self.procs[j] = spawn(self.args(j), f"{self.workdir}/flotilla{j + 1}.log")
 
     def kill(self, i):
         self.procs[i].kill()
