@@ -220,7 +220,7 @@ impl Nemesis {
         self.note("remove and rejoin", format!("remove {victim}: {reply:?}"));
         if !self.wait_for(|status| !members(status).contains_key(&victim)) {
             self.note(
-                "membership",
+                "membership step",
                 format!("removal of {victim} not seen in time"),
             );
             return;

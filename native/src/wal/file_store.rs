@@ -5,8 +5,8 @@ use super::dir::{Dir, OsDir};
 use super::format::{encode_batch, scan_segments, segment_header, BatchKind, BATCH_BODY_BYTES_MAX};
 use flotilla_core::raft::{Entry, HardState, Snapshot};
 use flotilla_core::storage::{
-    encode_hard_state, encode_snapshot, recover, DurableFiles, DurableState, EntryLog,
-    LogRecordRef, Storage, StorageError,
+    encode_hard_state, encode_snapshot, recover, scan_records, DurableFiles, DurableState,
+    EntryLog, LogRecord, LogRecordRef, Storage, StorageError,
 };
 use flotilla_core::Index;
 use std::io;
@@ -249,6 +249,22 @@ impl<D: Dir> FileStore<D> {
         self.cut(&mut segments, &scan.obsolete, scan.torn)
             .map_err(io_error)?;
         self.segments = segments;
+        // A crash after a snapshot was saved and before the log was rewritten leaves entries
+        // on disk that the snapshot covers (the log may even end before it). Appending after
+        // them would leave a gap in the log at the next recovery: rewrite the log first.
+        let snapshot_index = recovered.snapshot.as_ref().map_or(0, |s| s.meta.index.0);
+        let stale = snapshot_index > 0
+            && scan_records(&scan.records).payloads.iter().any(|payload| {
+                matches!(LogRecord::decode(payload), Ok(LogRecord::Entry(e)) if e.index.0 <= snapshot_index)
+            });
+        if stale {
+            tracing::info!("rewriting the log behind the snapshot a crash left it ahead of");
+            let mut rewrite = Vec::new();
+            for entry in recovered.log.entries() {
+                LogRecordRef::Entry(entry).append_to(&mut rewrite);
+            }
+            self.replace_log(&rewrite).map_err(io_error)?;
+        }
         let state = recovered.durable_state();
         let snapshot_index = state.snapshot.as_ref().map_or(Index(0), |s| s.meta.index);
         self.view = Some(View {

@@ -226,6 +226,10 @@ pub fn byte_errors(syndrome: u32, len: usize) -> Vec<(usize, u8)> {
 /// few in the same byte): what a disk does to durable data, as opposed to the whole sectors
 /// a torn write ruins. Returns the offset of the damaged byte.
 pub fn one_byte_from_valid(bytes: &[u8]) -> Option<usize> {
+    // Damage to a byte does not change the length, and no batch is shorter than its header.
+    if bytes.len() < BATCH_HEADER_BYTES {
+        return None;
+    }
     match decode_header(bytes) {
         // The header is intact, so the body's length and checksum are the written ones.
         Some(header) => {
@@ -254,12 +258,21 @@ pub fn one_byte_from_valid(bytes: &[u8]) -> Option<usize> {
                 _ => None,
             }
         }
-        // Damage in the header: try every byte of it with every mask.
-        None => (0..BATCH_HEADER_BYTES.min(bytes.len())).find(|&byte| {
+        // Damage in the header: try every byte of it with every mask; only a repaired
+        // header that decodes and fits the length is worth checking the whole batch for.
+        None => (0..BATCH_HEADER_BYTES).find(|&byte| {
             (1..=255u8).any(|mask| {
-                let mut fixed = bytes.to_vec();
-                fixed[byte] ^= mask;
-                batch_is_whole(&fixed)
+                let mut header = [0u8; BATCH_HEADER_BYTES];
+                header.copy_from_slice(&bytes[..BATCH_HEADER_BYTES]);
+                header[byte] ^= mask;
+                let fits = decode_header(&header).is_some_and(|h| {
+                    BATCH_HEADER_BYTES + h.body_len + pad_bytes(h.body_len) == bytes.len()
+                });
+                fits && {
+                    let mut fixed = bytes.to_vec();
+                    fixed[..BATCH_HEADER_BYTES].copy_from_slice(&header);
+                    batch_is_whole(&fixed)
+                }
             })
         }),
     }
