@@ -34,7 +34,7 @@ pub fn resp(data: &[u8]) {
     }
 }
 
-/// The peer frame decoder: a length prefix and a JSON `PeerMessage`. What decodes must
+/// The peer frame decoder: a length prefix and a postcard `PeerMessage`. What decodes must
 /// encode and decode to the same message.
 pub fn peer_frame(data: &[u8]) {
     let mut rest = data;

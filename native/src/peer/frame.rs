@@ -1,14 +1,17 @@
 //! Framing on peer connections: a 4-byte big-endian length, then that many bytes of a
-//! serde_json-encoded [`PeerMessage`].
+//! postcard-encoded [`PeerMessage`].
 //!
-//! JSON is the starting point the design asks for: readable in a packet capture and trivial
-//! to evolve. A frame over [`FRAME_BYTES_MAX`] is refused before it is buffered, so a
-//! confused or hostile peer cannot make the node allocate without bound.
+//! The design started with JSON; the profile in docs/benchmarks.md (#5a) showed serde_json
+//! spending 17% of the leader's CPU writing every byte of every key, value and entry as a
+//! decimal array element. postcard (already the core's storage encoding) writes a byte as a
+//! byte, with varint lengths. A frame over [`FRAME_BYTES_MAX`] is refused before it is
+//! buffered, so a confused or hostile peer cannot make the node allocate without bound;
+//! postcard itself never preallocates more than the bytes present justify.
 
 use super::PeerMessage;
 
 /// Largest frame body, in bytes. It must fit an append of `append_bytes_max` (1 MiB by
-/// default) or a snapshot chunk, JSON-inflated (bytes become decimal arrays: up to 4x).
+/// default) or a snapshot chunk, with room to spare for their framing.
 pub const FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Bytes of the length prefix.
 const LENGTH_BYTES: usize = 4;
@@ -19,15 +22,17 @@ pub enum FrameError {
     #[error("frame of {0} bytes is over the {FRAME_BYTES_MAX}-byte limit")]
     TooLarge(usize),
     #[error("undecodable frame: {0}")]
-    Json(#[from] serde_json::Error),
+    Decode(#[from] postcard::Error),
 }
 
 /// Appends the framed encoding of `message` to `out`.
 pub fn encode(message: &PeerMessage, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; LENGTH_BYTES]);
-    // Serializing plain data into a Vec cannot fail: no map has non-string keys here.
-    serde_json::to_writer(&mut *out, message).expect("peer messages serialize to JSON");
+    // Serializing plain data into a Vec cannot fail: postcard only fails on a full buffer
+    // or on types it cannot represent, and every peer message is plain data.
+    let buffer = std::mem::take(out);
+    *out = postcard::to_extend(message, buffer).expect("peer messages serialize with postcard");
     let len = (out.len() - start - LENGTH_BYTES) as u32;
     out[start..start + LENGTH_BYTES].copy_from_slice(&len.to_be_bytes());
 }
@@ -45,7 +50,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(PeerMessage, usize)>, FrameError> {
     let Some(body) = buf.get(LENGTH_BYTES..LENGTH_BYTES + len) else {
         return Ok(None);
     };
-    Ok(Some((serde_json::from_slice(body)?, LENGTH_BYTES + len)))
+    Ok(Some((postcard::from_bytes(body)?, LENGTH_BYTES + len)))
 }
 
 #[cfg(test)]
@@ -93,7 +98,7 @@ mod tests {
         let huge = ((FRAME_BYTES_MAX + 1) as u32).to_be_bytes();
         assert!(matches!(decode(&huge), Err(FrameError::TooLarge(_))));
         let mut garbage = 3u32.to_be_bytes().to_vec();
-        garbage.extend_from_slice(b"{x}");
-        assert!(matches!(decode(&garbage), Err(FrameError::Json(_))));
+        garbage.extend_from_slice(&[0xff, 0xff, 0xff]);
+        assert!(matches!(decode(&garbage), Err(FrameError::Decode(_))));
     }
 }
