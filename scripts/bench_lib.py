@@ -80,6 +80,15 @@ def build_flotilla(workdir, build=True):
     return exe
 
 
+def finish(workdir, keep):
+    """Removes the run's folder (data folders of both systems: gigabytes) after a run that
+    succeeded; a failed run keeps it, and its logs, for a look."""
+    if keep:
+        log(f"kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def git_commit():
     out = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
