@@ -110,4 +110,49 @@ pub fn wal_log(data: &[u8]) {
         recover_log(&scan.records);
     }
     let _ = one_byte_from_valid(rest);
+    wal_damage(data);
+}
+
+/// Most records the structured WAL check builds from one input.
+const WAL_RECORDS_MAX: usize = 64;
+
+/// The WAL's promise, fuzzed: a segment of valid batches built from the input scans clean
+/// and gives back its records; the same segment with any one byte damaged (position and
+/// mask from the input) is refused, whichever byte it is.
+fn wal_damage(data: &[u8]) {
+    use crate::wal::format::{encode_batch, scan_segments, segment_header, BatchKind};
+    use flotilla_core::storage::record::append_record;
+    let Some((control, rest)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let payloads: Vec<&[u8]> = rest.split(|&b| b == 0xfd).take(WAL_RECORDS_MAX).collect();
+    let per_batch = usize::from(control[0] % 4) + 1;
+    let mut segment = segment_header();
+    let mut records = Vec::new();
+    for chunk in payloads.chunks(per_batch) {
+        let mut body = Vec::new();
+        for payload in chunk {
+            append_record(&mut body, payload);
+        }
+        let kind = if control[0] & 0x80 != 0 && records.is_empty() {
+            BatchKind::Rewrite
+        } else {
+            BatchKind::Append
+        };
+        encode_batch(kind, &body, &mut segment);
+        records.extend_from_slice(&body);
+    }
+    let scan = scan_segments(&[&segment]);
+    assert!(
+        matches!(&scan, Ok(s) if s.torn.is_none() && s.records == records),
+        "a clean segment did not scan clean: {scan:?}"
+    );
+    let position = usize::from(u16::from_le_bytes([control[1], control[2]])) % segment.len();
+    let mask = control[3].max(1);
+    segment[position] ^= mask;
+    assert!(
+        scan_segments(&[&segment]).is_err(),
+        "damage {mask:#04x} at byte {position} of {} was not detected",
+        segment.len()
+    );
 }

@@ -41,8 +41,16 @@ impl Judgement {
         for (kind, count) in &self.operations {
             let _ = writeln!(out, "  {kind:<22} {count}");
         }
-        let faults: u64 = nemesis.counts.values().sum();
-        let _ = writeln!(out, "faults: {faults}");
+        let faults: u64 = nemesis
+            .counts
+            .iter()
+            .filter(|(kind, _)| !matches!(**kind, "membership step" | "error"))
+            .map(|(_, count)| count)
+            .sum();
+        let _ = writeln!(
+            out,
+            "faults: {faults} (membership steps and errors listed apart)"
+        );
         for (kind, count) in &nemesis.counts {
             let _ = writeln!(out, "  {kind:<22} {count}");
         }
