@@ -434,6 +434,7 @@ impl Node {
                     return Err(AppendError::ConflictWithCommitted { index, commit });
                 }
                 self.log.truncate_from(index);
+                self.drop_acks_from(index);
                 self.recompute_membership();
                 index
             }
@@ -451,6 +452,19 @@ impl Node {
             self.recompute_membership();
         }
         Ok(())
+    }
+
+    /// Discards queued acknowledgements of entries at or after `from`, which the log no
+    /// longer holds. They were queued in an earlier term (a leader never contradicts its own
+    /// appends) and would otherwise leave after the next fsync and vouch, to that term's
+    /// leader, for entries this node has since discarded.
+    pub(super) fn drop_acks_from(&mut self, from: Index) {
+        self.out.persisted_messages.retain(|envelope| {
+            !matches!(
+                envelope.message,
+                Message::AppendResponse { index, reject: None } if index >= from
+            )
+        });
     }
 
     /// Handles a heartbeat from the leader of the current term.

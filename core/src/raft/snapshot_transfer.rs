@@ -213,6 +213,7 @@ impl Node {
     fn install_snapshot(&mut self, snapshot: Snapshot) {
         let (index, term) = (snapshot.meta.index, snapshot.meta.term);
         self.log.reset_to_snapshot(index, term);
+        self.drop_acks_from(index.next());
         self.snapshot_membership = snapshot.meta.membership.clone();
         self.recompute_membership();
         self.commit = self.commit.max(index);
