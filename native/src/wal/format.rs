@@ -369,8 +369,8 @@ pub fn scan_segments(segments: &[&[u8]]) -> Result<LogScan, Corrupt> {
                     }
                     if let Some(byte) = one_byte_from_valid(&bytes[at..]) {
                         let reason = format!(
-                            "{error}: byte {} of the last batch is damaged, yet the rest \
-                             of it was written whole, so it was durable",
+                            "{error}: byte {} (in the last batch) is damaged, yet the rest \
+                             of the batch was written whole, so it was durable",
                             at + byte
                         );
                         return Err(corrupt(at, reason));
