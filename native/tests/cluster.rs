@@ -325,7 +325,8 @@ fn a_single_node_restarts_with_its_data_and_refuses_a_corrupt_log() {
         })
         .expect("a WAL segment");
     let mut bytes = std::fs::read(&segment).expect("read segment");
-    bytes[12] ^= 0xff;
+    // Past the 512-byte segment header and the first batch's 16-byte header: its body.
+    bytes[512 + 20] ^= 0xff;
     std::fs::write(&segment, bytes).expect("corrupt segment");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
         .args(&cluster.node(1).args)
@@ -335,9 +336,9 @@ fn a_single_node_restarts_with_its_data_and_refuses_a_corrupt_log() {
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("corrupt"), "{stderr}");
     assert!(stderr.contains(&segment.display().to_string()), "{stderr}");
-    // The offset named is the start of the damaged record, in that file.
+    // The offset named is the start of the damaged batch, in that file.
     assert!(
-        stderr.contains(".log at byte 0: record checksum mismatch"),
+        stderr.contains(".log at byte 512: batch checksum mismatch"),
         "{stderr}"
     );
 }
