@@ -36,6 +36,11 @@ pub enum Action {
         from: NodeId,
         to: NodeId,
     },
+    /// Restores the link from `from` to `to` (that direction only).
+    RestoreLink {
+        from: NodeId,
+        to: NodeId,
+    },
     /// Cuts every link to and from `node`.
     Isolate {
         node: NodeId,
@@ -49,6 +54,10 @@ pub enum Action {
     /// Sets the chance that a message is delivered twice, in permille.
     SetDuplication {
         permille: u32,
+    },
+    /// Sets the most jitter added to each message's delay, in ms.
+    SetJitter {
+        ms: Millis,
     },
     /// Redraws every link's base latency from `[min_ms, max_ms]`.
     SetLatency {
@@ -142,7 +151,7 @@ impl Action {
             | Action::Promote { node }
             | Action::Remove { node }
             | Action::Snapshot { node } => vec![*node],
-            Action::CutLink { from, to } => vec![*from, *to],
+            Action::CutLink { from, to } | Action::RestoreLink { from, to } => vec![*from, *to],
             Action::TransferLeadership { node, to } => vec![*node, *to],
             Action::Partition { groups } => groups.iter().flatten().copied().collect(),
             // A node to add does not exist yet: `apply` checks its id.
@@ -151,6 +160,7 @@ impl Action {
             | Action::Heal
             | Action::SetLoss { .. }
             | Action::SetDuplication { .. }
+            | Action::SetJitter { .. }
             | Action::SetLatency { .. } => Vec::new(),
         }
     }

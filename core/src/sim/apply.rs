@@ -38,6 +38,11 @@ impl Sim {
                 self.trace.line(self.now, format_args!("cut {from}→{to}"));
                 self.network.cut_link(from, to);
             }
+            Action::RestoreLink { from, to } => {
+                self.trace
+                    .line(self.now, format_args!("restore {from}→{to}"));
+                self.network.restore_link(from, to);
+            }
             Action::Isolate { node } => {
                 self.trace.line(self.now, format_args!("isolate {node}"));
                 self.network.isolate(node);
@@ -56,6 +61,10 @@ impl Sim {
                 self.trace
                     .line(self.now, format_args!("duplication {permille}‰"));
                 self.network.set_duplication(permille);
+            }
+            Action::SetJitter { ms } => {
+                self.trace.line(self.now, format_args!("jitter {ms} ms"));
+                self.network.set_jitter(ms);
             }
             Action::SetLatency { min_ms, max_ms } => {
                 self.trace

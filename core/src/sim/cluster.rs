@@ -451,6 +451,7 @@ pub fn node_config(seed: u64, options: &SimOptions, id: NodeId) -> Config {
         heartbeat_interval_ms: r.heartbeat_interval_ms,
         pre_vote: r.pre_vote,
         check_quorum: r.check_quorum,
+        append_entries_max: r.append_entries_max,
         seed: derive_numbered(seed, "node", id.0),
         planted_bug: options.planted_bug,
         ..Config::new(id)

@@ -195,4 +195,17 @@ mod tests {
         assert_eq!(sim.history().len(), settled);
         assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
+
+    #[test]
+    fn a_cut_link_can_be_restored_one_direction_at_a_time() {
+        let mut sim = Sim::new(1, SimOptions::manual(3)).expect("valid options");
+        let (a, b) = (NodeId(1), NodeId(2));
+        sim.act(Action::CutLink { from: a, to: b });
+        sim.act(Action::CutLink { from: b, to: a });
+        sim.act(Action::RestoreLink { from: a, to: b });
+        assert!(!sim.network().is_cut(a, b));
+        assert!(sim.network().is_cut(b, a));
+        sim.act(Action::SetJitter { ms: 7 });
+        assert_eq!(sim.network().options().jitter_ms, 7);
+    }
 }

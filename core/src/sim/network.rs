@@ -111,6 +111,13 @@ impl Network {
         }
     }
 
+    /// Restores the link from `from` to `to` (one direction).
+    pub fn restore_link(&mut self, from: NodeId, to: NodeId) {
+        if let Some(link) = self.link(from, to) {
+            self.cut[link] = false;
+        }
+    }
+
     /// Cuts links between nodes in different groups; nodes in no group keep their links
     /// (a "bridge" that sees both sides).
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
@@ -174,6 +181,10 @@ impl Network {
         self.nodes += 1;
         self.base_ms = base_ms;
         self.cut = cut;
+    }
+
+    pub fn set_jitter(&mut self, jitter_ms: Millis) {
+        self.options.jitter_ms = jitter_ms;
     }
 
     pub fn set_latency(&mut self, min_ms: Millis, max_ms: Millis) {

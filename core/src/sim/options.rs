@@ -62,6 +62,15 @@ pub struct RaftOptions {
     pub check_quorum: bool,
     /// Snapshot every this many applied entries.
     pub snapshot_entries: u64,
+    /// Most entries in one append message (`Config::append_entries_max`). One entry per
+    /// append is how the paper's Figure 8 replicates an old entry without the new leader's
+    /// own: the web page's Figure 8 scenario sets it.
+    #[serde(default = "append_entries_max_default")]
+    pub append_entries_max: u32,
+}
+
+fn append_entries_max_default() -> u32 {
+    crate::raft::Config::new(crate::types::NodeId(1)).append_entries_max
 }
 
 /// The simulated network. A link's one-way delay is its base latency, drawn once per link
@@ -135,6 +144,7 @@ impl Default for RaftOptions {
             pre_vote: true,
             check_quorum: true,
             snapshot_entries: 128,
+            append_entries_max: append_entries_max_default(),
         }
     }
 }
@@ -242,6 +252,7 @@ impl SimOptions {
             pre_vote: rng.chance(700),
             check_quorum: rng.chance(700),
             snapshot_entries: [8, 32, 128, 1_024][rng.range(0, 3) as usize],
+            append_entries_max: append_entries_max_default(),
         };
         let disk = DiskOptions {
             fsync_min_ms: rng.range(0, 3),
@@ -336,7 +347,8 @@ impl SimOptions {
                 && r.heartbeat_interval_ms >= 1
                 && r.heartbeat_interval_ms < r.election_timeout_min_ms,
             "timeouts: 0 < heartbeat < election min <= election max",
-        )
+        )?;
+        check(r.append_entries_max >= 1, "append_entries_max at least 1")
     }
 }
 
