@@ -117,15 +117,23 @@ fn connections_past_the_limit_are_refused() {
     let cluster = Cluster::start("limits-conns", 1, &["--clients-max=3"]);
     cluster.wait_for_leader(Duration::from_secs(10));
     let port = cluster.node(1).resp;
-    let mut held: Vec<Client> = (0..3)
-        .map(|_| Client::connect(port).expect("connect"))
-        .collect();
-    for client in &mut held {
-        assert_eq!(
-            client.call(&["PING"]).expect("PING"),
-            Resp::Simple("PONG".into())
-        );
-    }
+    // The connections wait_for_leader opened may not be closed on the node's side yet:
+    // retry until 3 connections are all served.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut held: Vec<Client> = loop {
+        let mut held: Vec<Client> = (0..3)
+            .map(|_| Client::connect(port).expect("connect"))
+            .collect();
+        let served = held
+            .iter_mut()
+            .all(|c| matches!(c.call(&["PING"]), Ok(Resp::Simple(p)) if p == "PONG"));
+        if served {
+            break held;
+        }
+        assert!(Instant::now() < deadline, "3 clients are never served");
+        drop(held);
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let mut extra = Client::connect(port).expect("the kernel accepts");
     match extra.read() {
         Ok(Resp::Error(text)) => assert_eq!(text, "ERR max number of clients reached"),
