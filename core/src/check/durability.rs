@@ -199,11 +199,11 @@ pub fn check_send(
         Message::AppendResponse {
             index,
             reject: None,
-        } => entries_missing(shadow, node, *index),
+        } => entries_missing(shadow, node, term, *index),
         Message::InstallSnapshotResponse {
             installed: Some(index),
             ..
-        } => entries_missing(shadow, node, *index),
+        } => entries_missing(shadow, node, term, *index),
         _ => None,
     };
     if let Some(problem) = problem {
@@ -224,8 +224,27 @@ fn vote_missing(shadow: &DurableShadow, term: Term, candidate: NodeId) -> Option
     (!backed).then(|| format!("durable term {} vote {:?}", durable.term, durable.vote))
 }
 
-fn entries_missing(shadow: &DurableShadow, node: &Node, index: Index) -> Option<String> {
+/// Whether an acknowledgement of the log up to `index`, made in `term`, is backed.
+///
+/// One case is exempt: the node has since moved to a later term and no longer holds (the
+/// same) entry at `index`, because that term's leader made it discard it. Drivers that keep
+/// stepping the node while an fsync is in flight can deliver such a late acknowledgement.
+/// It is harmless: it was made while the node held the entries, and a leader of a later term
+/// that lacks them could only be elected because no majority had acknowledged them before
+/// voting (the leader-completeness argument, which reasons about when acknowledgements are
+/// made, not when they arrive). A truncation within the same term, by contrast, is a bug.
+fn entries_missing(
+    shadow: &DurableShadow,
+    node: &Node,
+    term: Term,
+    index: Index,
+) -> Option<String> {
     if index.0 == 0 || index <= shadow.durable.snapshot_index {
+        return None;
+    }
+    let moved_on = node.term() > term;
+    let held = node.log().term_at(index);
+    if moved_on && (held.is_none() || held != shadow.term_at(index)) {
         return None;
     }
     if shadow.last_index() < index {
@@ -235,6 +254,12 @@ fn entries_missing(shadow: &DurableShadow, node: &Node, index: Index) -> Option<
     match (durable, held) {
         (Some(d), Some(h)) if d != h => Some(format!(
             "durable entry {index} has term {d}, the log in memory has {h}"
+        )),
+        // Covered by a snapshot in memory (compacted): still held.
+        (_, None) if index <= node.log().snapshot_index() => None,
+        (_, None) => Some(format!(
+            "the node no longer holds entry {index} (its log ends at {})",
+            node.log().last_index()
         )),
         _ => None,
     }

@@ -26,7 +26,7 @@ pub const PROBE_INTERVAL_MS: Millis = 25;
 /// Most events one auto-mode run may take. Healthy 10-second runs take tens of thousands;
 /// a run past this is a message storm (a livelock that feeds on itself), reported as a
 /// liveness violation rather than left to run for hours.
-pub const RUN_EVENTS_MAX: u64 = 3_000_000;
+pub const RUN_EVENTS_MAX: u64 = 1_000_000;
 
 /// Where a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,7 +228,7 @@ impl Sim {
                 workload.on_retry(client, seq, &mut ctx);
             }
             Event::Fault => self.fault(),
-            Event::Undo(action) => {
+            Event::Inject(action) => {
                 if self.phase == Phase::Safety {
                     self.apply(action);
                 }
@@ -257,22 +257,49 @@ impl Sim {
         self.apply(action);
     }
 
-    fn fault(&mut self) {
-        if self.phase != Phase::Safety {
-            return;
-        }
-        let states: Vec<NodeState> = self
-            .hosts
+    fn node_states(&self) -> Vec<NodeState> {
+        self.hosts
             .iter()
             .map(|h| NodeState {
                 crashed: h.replica.is_none(),
                 paused: h.paused,
+                leader: h.replica.as_ref().is_some_and(|r| r.node().is_leader()),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Node `i` just became leader: the injector may aim a fault at it (leader churn).
+    pub(super) fn new_leader(&mut self, i: usize) {
+        if self.phase != Phase::Safety {
+            return;
+        }
+        // Long enough to catch the leader before its first entries arrive, after a round
+        // of probing, or after an acknowledgement; down for at least an election.
+        let o = &self.options;
+        let one_way_ms = o.network.latency_max_ms + o.network.jitter_ms;
+        let window_ms = 3 * one_way_ms + o.disk.fsync_max_ms;
+        let down_ms_min = o.raft.election_timeout_max_ms;
+        let states = self.node_states();
+        let node = NodeId(i as u64 + 1);
+        let churn = self.faults.churn(node, &states, window_ms, down_ms_min);
+        if let Some((after, action, undo)) = churn {
+            self.queue.push(self.now + after, Event::Inject(action));
+            if let Some((later, undo)) = undo {
+                self.queue
+                    .push(self.now + after + later, Event::Inject(undo));
+            }
+        }
+    }
+
+    fn fault(&mut self) {
+        if self.phase != Phase::Safety {
+            return;
+        }
+        let states = self.node_states();
         if let Some((action, undo)) = self.faults.pick(&states) {
             self.apply(action);
             if let Some((after, undo)) = undo {
-                self.queue.push(self.now + after, Event::Undo(undo));
+                self.queue.push(self.now + after, Event::Inject(undo));
             }
         }
         let next = self.faults.interval();

@@ -219,6 +219,9 @@ impl Sim {
                 RaftEvent::RoleChanged { role, term } => {
                     self.trace
                         .line(now, format_args!("{id} {} t{term}", role.name()));
+                    if *role == crate::raft::RoleKind::Leader {
+                        self.new_leader(i);
+                    }
                 }
                 RaftEvent::SnapshotInstalled { index, term } => {
                     self.trace

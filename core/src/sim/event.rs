@@ -46,8 +46,9 @@ pub enum Event {
     },
     /// The fault injector considers a fault (auto mode).
     Fault,
-    /// The fault injector undoes a fault (restart, resume, heal, clock back to normal).
-    Undo(Action),
+    /// An action the fault injector scheduled: a fault aimed at a new leader, or the undoing
+    /// of an earlier fault (restart, resume, heal). Dropped once the safety phase is over.
+    Inject(Action),
     /// A user action scheduled at this time.
     User(Action),
     /// The end of the safety phase: heal everything, then wait for convergence.

@@ -19,7 +19,14 @@ use crate::types::{Millis, NodeId};
 pub struct NodeState {
     pub crashed: bool,
     pub paused: bool,
+    /// Whether it believes it leads.
+    pub leader: bool,
 }
+
+/// Chance, in permille, that a crash, pause or isolation hits a leader when there is one.
+/// Faults aimed at leaders are what make elections with divergent logs (the paper's
+/// Figure 8) common instead of rare.
+pub const LEADER_TARGET_PERMILLE: u32 = 600;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -39,6 +46,9 @@ pub struct Faults {
 
 /// A fault now, and maybe its undoing later.
 pub type Injection = (Action, Option<(Millis, Action)>);
+
+/// A fault after a delay, and maybe its undoing later still.
+pub type DelayedInjection = (Millis, Action, Option<(Millis, Action)>);
 
 impl Faults {
     pub fn new(options: FaultOptions, seed: u64) -> Faults {
@@ -81,22 +91,32 @@ impl Faults {
             .filter(|(_, n)| !n.crashed && !n.paused)
             .map(|(i, _)| NodeId(i as u64 + 1))
             .collect();
+        let leaders: Vec<NodeId> = running
+            .iter()
+            .copied()
+            .filter(|id| nodes[(id.0 - 1) as usize].leader)
+            .collect();
+        let victims = if !leaders.is_empty() && self.rng.chance(LEADER_TARGET_PERMILLE) {
+            leaders
+        } else {
+            running
+        };
         let undo_after = self.rng.range(1, o.fault_ms_max.max(1));
         match kind {
-            Kind::Partition => Some((
-                self.partition(nodes.len() as u64),
-                Some((undo_after, Action::Heal)),
-            )),
+            Kind::Partition => {
+                let partition = self.partition(nodes.len() as u64, &victims);
+                Some((partition, Some((undo_after, Action::Heal))))
+            }
             Kind::Crash | Kind::Pause if down >= o.down_max => None,
             Kind::Crash => {
-                let node = *self.rng.choose(&running)?;
+                let node = *self.rng.choose(&victims)?;
                 Some((
                     Action::Crash { node },
                     Some((undo_after, Action::Restart { node })),
                 ))
             }
             Kind::Pause => {
-                let node = *self.rng.choose(&running)?;
+                let node = *self.rng.choose(&victims)?;
                 Some((
                     Action::Pause { node },
                     Some((undo_after, Action::Resume { node })),
@@ -111,11 +131,48 @@ impl Faults {
         }
     }
 
-    fn partition(&mut self, n: u64) -> Action {
+    /// A fault aimed at `leader`, which was just elected: an isolation (healed later) or a
+    /// crash (restarted later), within `window_ms`, lasting at least `down_ms_min` so that
+    /// the others can elect someone meanwhile. Returns (delay, fault, undo).
+    ///
+    /// Isolation is preferred: it also drops what the leader already sent, so its first
+    /// entries may never leave it, which is how logs come to disagree at one index across
+    /// terms. A crash lets messages already in flight arrive.
+    pub fn churn(
+        &mut self,
+        leader: NodeId,
+        nodes: &[NodeState],
+        window_ms: Millis,
+        down_ms_min: Millis,
+    ) -> Option<DelayedInjection> {
+        let o = self.options;
+        if !self.rng.chance(o.leader_churn_permille) {
+            return None;
+        }
+        let down = nodes.iter().filter(|n| n.crashed || n.paused).count() as u32;
+        let after = self.rng.range(0, window_ms);
+        let undo_after = self.rng.range(down_ms_min, o.fault_ms_max.max(down_ms_min));
+        let crash = o.crashes && down < o.down_max && (!o.partitions || self.rng.chance(250));
+        if crash {
+            let undo = Some((undo_after, Action::Restart { node: leader }));
+            Some((after, Action::Crash { node: leader }, undo))
+        } else if o.partitions {
+            let undo = Some((undo_after, Action::Heal));
+            Some((after, Action::Isolate { node: leader }, undo))
+        } else {
+            None
+        }
+    }
+
+    fn partition(&mut self, n: u64, victims: &[NodeId]) -> Action {
         let node = |rng: &mut Stream| NodeId(rng.range(1, n));
         match self.rng.range(0, 3) {
             0 => Action::Isolate {
-                node: node(&mut self.rng),
+                node: self
+                    .rng
+                    .choose(victims)
+                    .copied()
+                    .unwrap_or_else(|| node(&mut self.rng)),
             },
             1 => {
                 // A random split; with an odd cluster one side is a majority.

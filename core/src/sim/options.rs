@@ -18,6 +18,9 @@ pub const NODES_MAX: u32 = 9;
 pub const CLIENTS_MAX: u32 = 64;
 /// Most keys the workload uses.
 pub const KEYS_MAX: u32 = 1_000;
+/// Chance, in permille, that a swarm run uses the leader-churn profile
+/// ([`SimOptions::swarm`]).
+pub const CHURN_PROFILE_PERMILLE: u32 = 150;
 /// One permille: rates are integers out of 1000, so no floating point enters a run.
 pub const PERMILLE: u32 = 1_000;
 
@@ -114,6 +117,11 @@ pub struct FaultOptions {
     pub down_max: u32,
     /// Clock rates are drawn from `[1000 - skew, 1000 + skew]` permille.
     pub skew_permille_max: u32,
+    /// Chance, in permille, that a node that just became leader is crashed or isolated
+    /// within a round trip and an fsync: the leader churn that leaves logs diverging at the
+    /// same index across terms (the paper's Figure 8).
+    #[serde(default)]
+    pub leader_churn_permille: u32,
 }
 
 /// The simulated clients.
@@ -185,6 +193,7 @@ impl FaultOptions {
             fault_ms_max: 2_000,
             down_max: 1,
             skew_permille_max: 0,
+            leader_churn_permille: 0,
         }
     }
 }
@@ -252,11 +261,24 @@ impl SimOptions {
             pre_vote: rng.chance(700),
             check_quorum: rng.chance(700),
             snapshot_entries: [8, 32, 128, 1_024][rng.range(0, 3) as usize],
-            append_entries_max: append_entries_max_default(),
+            // One entry per append now and then: a new leader then replicates an old entry
+            // before its own no-op reaches a follower (the paper's Figure 8).
+            append_entries_max: if rng.chance(250) {
+                1
+            } else {
+                append_entries_max_default()
+            },
+        };
+        // Sometimes a disk slower than the network: then followers acknowledge before the
+        // leader's own write is durable, which is when commit rules matter most.
+        let fsync_max_ms = if rng.chance(300) {
+            rng.range(20, 80)
+        } else {
+            rng.range(3, 12)
         };
         let disk = DiskOptions {
             fsync_min_ms: rng.range(0, 3),
-            fsync_max_ms: rng.range(3, 12),
+            fsync_max_ms,
             torn_writes: rng.chance(500),
         };
         let faults = FaultOptions {
@@ -273,6 +295,7 @@ impl SimOptions {
                 nodes
             },
             skew_permille_max: rng.range(0, 200) as u32,
+            leader_churn_permille: pick(&mut rng, 500, 600),
         };
         let workload = WorkloadOptions {
             clients: rng.range(1, 6) as u32,
@@ -280,11 +303,11 @@ impl SimOptions {
             think_ms_max: rng.range(0, 50),
             request_timeout_ms: 2 * election_timeout_min_ms + 4 * slowest_ms,
             operation_timeout_ms: 8 * election_timeout_min_ms + 16 * slowest_ms,
-            read_permille: rng.range(100, 600) as u32,
+            read_permille: rng.range(100, 550) as u32,
             delete_permille: rng.range(0, 150) as u32,
             cas_permille: rng.range(0, 300) as u32,
         };
-        SimOptions {
+        let mut options = SimOptions {
             mode: Mode::Auto,
             nodes,
             duration_ms: 10_000,
@@ -297,7 +320,29 @@ impl SimOptions {
             planted_bug: None,
             record_trace: false,
             stop_on_violation: true,
+        };
+        if rng.chance(CHURN_PROFILE_PERMILLE) {
+            options.churn_profile(&mut rng);
         }
+        options
+    }
+
+    /// The leader-churn profile: nearly every new leader is crashed or cut off within a
+    /// round trip, comes back soon, and appends carry one entry each, on a clean network.
+    /// Three such failures in a row, at the right moments, are the paper's Figure 8: an
+    /// entry of an old term replicated to a majority, then overwritten.
+    fn churn_profile(&mut self, rng: &mut Stream) {
+        self.raft.append_entries_max = 1;
+        self.network.loss_permille = 0;
+        self.network.duplicate_permille = 0;
+        let f = &mut self.faults;
+        f.leader_churn_permille = 900;
+        f.crashes = true;
+        f.partitions = true;
+        f.fault_ms_max = self.raft.election_timeout_max_ms * rng.range(2, 4);
+        f.interval_min_ms = 500;
+        f.interval_max_ms = 2_000;
+        self.workload.read_permille = self.workload.read_permille.min(200);
     }
 
     /// Checks the options; the error names the setting that is out of range.
