@@ -256,3 +256,37 @@ fn a_client_that_never_reads_cannot_grow_the_node_without_bound() {
         );
     }
 }
+
+/// The status line of a WebSocket upgrade request to the node's gateway.
+fn upgrade_status(http: u16, path: &str, origin: Option<&str>) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", http)).expect("gateway");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{http}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n{origin}\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).trim().to_string()
+}
+
+#[test]
+fn the_websocket_checks_origin_and_token() {
+    let cluster = Cluster::start("limits-ws", 1, &[]);
+    cluster.wait_for_leader(Duration::from_secs(10));
+    let http = cluster.node(1).http;
+    let status = |path, origin| upgrade_status(http, path, origin);
+    assert!(status("/ws", None).contains(" 101 "));
+    assert!(status("/ws", Some("http://localhost:8000")).contains(" 101 "));
+    assert!(status("/ws", Some("https://evil.example")).contains(" 403 "));
+    assert!(status("/ws?token=wrong", None).contains(" 401 "));
+    assert!(status("/ws?token=test-token", Some("http://127.0.0.1:1")).contains(" 101 "));
+}
