@@ -65,6 +65,7 @@ def ensure_etcd():
     if os.path.exists(ETCD):
         return
     log("installing Debian's etcd-server (etcd is missing)")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
     subprocess.run(["apt-get", "install", "-y", "-qq", "etcd-server"], check=True)
 
 
