@@ -1,12 +1,20 @@
 //! # flotilla-web
 //!
-//! The page that runs a Flotilla cluster in the browser. For now it shows that the wasm app
-//! runs code from `flotilla-core`: the core's version and a value the core's types build and
-//! serde encodes. The browser smoke test (`tests/browser/smoke.mjs`) reads both by id.
+//! The page that runs a Flotilla cluster in the browser: the core's deterministic simulator
+//! plays a cluster in virtual time, and the page draws it and lets people break it.
+//!
+//! * [`model`]: the browser-free part (the session that plays a run, replay links, the
+//!   scenario library), compiled and tested on the host.
+//! * `ui`: the yew components, one panel per file, driven by `requestAnimationFrame`.
+//!
+//! The footer still shows the core's version and [`core_sample`], which the browser smoke
+//! test (`tests/browser/smoke.mjs`) reads by id.
+
+pub mod model;
+mod ui;
 
 use flotilla_core::raft::HardState;
 use flotilla_core::{Index, NodeId, Term};
-use yew::prelude::*;
 
 /// A hard state built with the core's types and encoded as JSON: term 2, a vote for node 1
 /// and commit index 42, each computed by the core (`Term::next`, `Index::next`).
@@ -19,22 +27,7 @@ pub fn core_sample() -> String {
     serde_json::to_string(&hard_state).unwrap_or_else(|error| format!("error: {error}"))
 }
 
-/// The whole page.
-#[function_component(App)]
-pub fn app() -> Html {
-    html! {
-        <main>
-            <h1>{ "Flotilla" }</h1>
-            <p>{ "A Raft-replicated key-value database you can watch and break in the browser." }</p>
-            <dl>
-                <dt>{ "flotilla-core version" }</dt>
-                <dd id="core-version">{ flotilla_core::VERSION }</dd>
-                <dt>{ "A hard state built by flotilla-core, encoded by serde" }</dt>
-                <dd><code id="core-result">{ core_sample() }</code></dd>
-            </dl>
-        </main>
-    }
-}
+pub use ui::app::App;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,18 @@
+//! The yew components, one panel per file.
+
+pub mod app;
+mod browser;
+mod checkers;
+mod client;
+mod controls;
+mod help;
+mod history;
+mod inspector;
+mod kv;
+mod log_grid;
+mod network;
+mod ring;
+mod scenarios;
+mod settings;
+mod shared;
+mod timeline;
