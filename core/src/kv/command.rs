@@ -28,17 +28,28 @@ pub struct SessionTag {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Reads one key. Answered with [`Response::Value`](super::Response::Value).
-    Get { key: Vec<u8> },
+    Get {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+    },
     /// Reads several keys at once (MGET). Answered with
     /// [`Response::Values`](super::Response::Values), in the order of `keys`.
     GetMany { keys: Vec<Vec<u8>> },
     /// Sets one key. Answered with [`Response::Ok`](super::Response::Ok).
-    Put { key: Vec<u8>, value: Vec<u8> },
+    Put {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
     /// Sets several keys atomically (MSET); a key named twice takes its last value.
     /// Answered with [`Response::Ok`](super::Response::Ok).
     PutMany { pairs: Vec<(Vec<u8>, Vec<u8>)> },
     /// Removes one key. Answered with [`Response::Deleted`](super::Response::Deleted).
-    Delete { key: Vec<u8> },
+    Delete {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+    },
     /// Removes several keys atomically (DEL k1 k2 ...). Answered with
     /// [`Response::Count`](super::Response::Count): how many keys existed (a key named twice
     /// counts once, as in Redis).

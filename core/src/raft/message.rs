@@ -23,7 +23,7 @@ pub enum Payload {
     /// (the commit rule only counts replicas of current-term entries).
     Noop,
     /// An opaque state-machine command (for Flotilla, an encoded `kv::Command`).
-    Command(Vec<u8>),
+    Command(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A single-server membership change. It takes effect as soon as it is appended.
     Config(ConfChange),
     /// The cluster's initial configuration: entry 1 of every cluster's log, written by each
@@ -91,6 +91,7 @@ pub struct SnapshotMeta {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub meta: SnapshotMeta,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
@@ -155,6 +156,7 @@ pub enum Message {
     InstallSnapshot {
         meta: SnapshotMeta,
         offset: u64,
+        #[serde(with = "serde_bytes")]
         data: Vec<u8>,
         done: bool,
     },
