@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// How long a membership step may take before the run moves on.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the end of the run waits for each node to be a voter again.
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the nemesis polls a node's status while it waits.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -236,17 +238,17 @@ impl Nemesis {
         if let Err(error) = self.procs[index].start(&self.bin) {
             self.note("error", format!("cannot restart node {victim}: {error}"));
         }
-        self.add_back(victim);
+        self.add_back(victim, STEP_TIMEOUT);
     }
 
     /// Adds `id` back as a learner if it is not a member, and promotes it once it caught up.
-    fn add_back(&mut self, id: u64) {
+    fn add_back(&mut self, id: u64, within: Duration) {
         let Some(index) = self.proc_index(id) else {
             return;
         };
         let address = self.procs[index].peer_address();
         let text = id.to_string();
-        let deadline = Instant::now() + STEP_TIMEOUT;
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             let role = self.leader().map(|(_, s)| members(&s).get(&id).cloned());
             match role {
@@ -308,7 +310,7 @@ impl Nemesis {
         self.heal();
         let ids: Vec<u64> = self.procs.iter().map(|p| p.id).collect();
         for id in ids {
-            self.add_back(id);
+            self.add_back(id, RESTORE_TIMEOUT);
         }
     }
 }

@@ -81,6 +81,33 @@ pub struct EventLoop {
     idle_swept_at: Millis,
 }
 
+/// File descriptors kept for everything but clients: peers, WAL segments, the gateway.
+const FDS_RESERVED: usize = 256;
+
+/// `--clients-max`, lowered to fit the process's open-file limit: past that, `accept`
+/// would fail with EMFILE and connections would wait in the backlog without an answer,
+/// instead of being told the server is full.
+fn clients_max_within_fd_limit(clients_max: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
+    match soft {
+        Some(soft) if soft.saturating_sub(FDS_RESERVED) < clients_max => {
+            let fitted = soft.saturating_sub(FDS_RESERVED).max(1);
+            tracing::warn!(
+                clients_max,
+                open_files = soft,
+                "--clients-max lowered to {fitted} to fit the open-file limit (ulimit -n)"
+            );
+            fitted
+        }
+        _ => clients_max,
+    }
+}
+
 /// Limits on RESP clients.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientLimits {
@@ -173,7 +200,7 @@ impl EventLoop {
             addresses,
             blocked: BTreeSet::new(),
             limits: ClientLimits {
-                clients_max: args.clients_max,
+                clients_max: clients_max_within_fd_limit(args.clients_max),
                 idle_timeout_ms: args.client_idle_timeout_ms,
             },
             idle_swept_at: 0,
