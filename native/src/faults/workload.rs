@@ -153,3 +153,33 @@ pub fn client(shared: Arc<Shared>, client: u64, seed: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_map_to_outcomes() {
+        let put = KvInput::Put(b"v".to_vec());
+        let error = |text: &str| Ok(Reply::Error(text.into()));
+        assert_eq!(outcome(&put, Ok(Reply::ok())), KvOutput::Ok);
+        assert_eq!(outcome(&put, error("NOLEADER no leader")), KvOutput::Failed);
+        assert_eq!(outcome(&put, error("TRYAGAIN dropped")), KvOutput::Failed);
+        assert_eq!(outcome(&put, error("UNKNOWN maybe")), KvOutput::Unknown);
+        assert_eq!(outcome(&put, error("BUSY later")), KvOutput::Unknown);
+        assert_eq!(
+            outcome(&put, Err(std::io::ErrorKind::TimedOut.into())),
+            KvOutput::Unknown
+        );
+        assert_eq!(
+            outcome(&KvInput::Get, Ok(Reply::Bulk(None))),
+            KvOutput::Value(None)
+        );
+        assert_eq!(
+            outcome(&KvInput::Delete, Ok(Reply::Integer(1))),
+            KvOutput::Deleted(true)
+        );
+        // A reply of the wrong shape proves nothing either way.
+        assert_eq!(outcome(&KvInput::Get, Ok(Reply::ok())), KvOutput::Unknown);
+    }
+}
