@@ -273,20 +273,22 @@ impl Sim {
         if self.phase != Phase::Safety {
             return;
         }
-        // Long enough to catch the leader before its first entries arrive, after a round
-        // of probing, or after an acknowledgement; down for at least an election.
+        // Long enough to catch the leader before its first entries arrive, after a probe
+        // and a resend, or between a follower's acknowledgement and the next append (up to
+        // five one-way trips and two fsyncs); down for at least an election.
         let o = &self.options;
         let one_way_ms = o.network.latency_max_ms + o.network.jitter_ms;
-        let window_ms = 3 * one_way_ms + o.disk.fsync_max_ms;
+        let window_ms = 6 * one_way_ms + 2 * o.disk.fsync_max_ms;
         let down_ms_min = o.raft.election_timeout_max_ms;
         let states = self.node_states();
         let node = NodeId(i as u64 + 1);
         let churn = self.faults.churn(node, &states, window_ms, down_ms_min);
-        if let Some((after, action, undo)) = churn {
-            self.queue.push(self.now + after, Event::Inject(action));
-            if let Some((later, undo)) = undo {
+        if let Some(injection) = churn {
+            let at = self.now + injection.delay_ms;
+            self.queue.push(at, Event::Inject(injection.fault));
+            for undo in injection.undo {
                 self.queue
-                    .push(self.now + after + later, Event::Inject(undo));
+                    .push(at + injection.undo_after_ms, Event::Inject(undo));
             }
         }
     }

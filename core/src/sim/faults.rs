@@ -47,8 +47,14 @@ pub struct Faults {
 /// A fault now, and maybe its undoing later.
 pub type Injection = (Action, Option<(Millis, Action)>);
 
-/// A fault after a delay, and maybe its undoing later still.
-pub type DelayedInjection = (Millis, Action, Option<(Millis, Action)>);
+/// A fault after `delay_ms`, undone by the `undo` actions `undo_after_ms` later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelayedInjection {
+    pub delay_ms: Millis,
+    pub fault: Action,
+    pub undo_after_ms: Millis,
+    pub undo: Vec<Action>,
+}
 
 impl Faults {
     pub fn new(options: FaultOptions, seed: u64) -> Faults {
@@ -150,18 +156,47 @@ impl Faults {
             return None;
         }
         let down = nodes.iter().filter(|n| n.crashed || n.paused).count() as u32;
-        let after = self.rng.range(0, window_ms);
+        // Half the time at once, before the leader's first appends arrive anywhere; else
+        // anywhere in the window (after a probe round, after an acknowledgement, ...).
+        let after = if self.rng.chance(500) {
+            0
+        } else {
+            self.rng.range(0, window_ms)
+        };
         let undo_after = self.rng.range(down_ms_min, o.fault_ms_max.max(down_ms_min));
         let crash = o.crashes && down < o.down_max && (!o.partitions || self.rng.chance(250));
-        if crash {
-            let undo = Some((undo_after, Action::Restart { node: leader }));
-            Some((after, Action::Crash { node: leader }, undo))
+        let (fault, undo) = if crash {
+            let undo = vec![Action::Restart { node: leader }];
+            (Action::Crash { node: leader }, undo)
         } else if o.partitions {
-            let undo = Some((undo_after, Action::Heal));
-            Some((after, Action::Isolate { node: leader }, undo))
+            // Rejoin only this node: healing every link would also bring back a leader
+            // isolated earlier, and the chain of elections would end.
+            let undo = (1..=nodes.len() as u64)
+                .map(NodeId)
+                .filter(|other| *other != leader)
+                .flat_map(|other| {
+                    [
+                        Action::RestoreLink {
+                            from: leader,
+                            to: other,
+                        },
+                        Action::RestoreLink {
+                            from: other,
+                            to: leader,
+                        },
+                    ]
+                })
+                .collect();
+            (Action::Isolate { node: leader }, undo)
         } else {
-            None
-        }
+            return None;
+        };
+        Some(DelayedInjection {
+            delay_ms: after,
+            fault,
+            undo_after_ms: undo_after,
+            undo,
+        })
     }
 
     fn partition(&mut self, n: u64, victims: &[NodeId]) -> Action {

@@ -20,7 +20,9 @@ pub const CLIENTS_MAX: u32 = 64;
 pub const KEYS_MAX: u32 = 1_000;
 /// Chance, in permille, that a swarm run uses the leader-churn profile
 /// ([`SimOptions::swarm`]).
-pub const CHURN_PROFILE_PERMILLE: u32 = 150;
+pub const CHURN_PROFILE_PERMILLE: u32 = 400;
+/// Chance, in permille, that some of a swarm run's clients only read.
+pub const READERS_PERMILLE: u32 = 400;
 /// One permille: rates are integers out of 1000, so no floating point enters a run.
 pub const PERMILLE: u32 = 1_000;
 
@@ -141,6 +143,11 @@ pub struct WorkloadOptions {
     pub read_permille: u32,
     pub delete_permille: u32,
     pub cas_permille: u32,
+    /// How many of the clients (the first ones) only read. A reader that stays with a
+    /// deposed leader keeps asking it, which is what exposes reads served without
+    /// confirming leadership; clients that also write move on after a write times out.
+    #[serde(default)]
+    pub readers: u32,
 }
 
 impl Default for RaftOptions {
@@ -209,6 +216,7 @@ impl Default for WorkloadOptions {
             read_permille: 400,
             delete_permille: 100,
             cas_permille: 200,
+            readers: 0,
         }
     }
 }
@@ -306,6 +314,7 @@ impl SimOptions {
             read_permille: rng.range(100, 550) as u32,
             delete_permille: rng.range(0, 150) as u32,
             cas_permille: rng.range(0, 300) as u32,
+            readers: 0,
         };
         let mut options = SimOptions {
             mode: Mode::Auto,
@@ -324,6 +333,10 @@ impl SimOptions {
         if rng.chance(CHURN_PROFILE_PERMILLE) {
             options.churn_profile(&mut rng);
         }
+        if rng.chance(READERS_PERMILLE) {
+            options.workload.clients = options.workload.clients.max(2);
+            options.workload.readers = rng.range(1, u64::from(options.workload.clients) - 1) as u32;
+        }
         options
     }
 
@@ -332,17 +345,34 @@ impl SimOptions {
     /// Three such failures in a row, at the right moments, are the paper's Figure 8: an
     /// entry of an old term replicated to a majority, then overwritten.
     fn churn_profile(&mut self, rng: &mut Stream) {
+        // A fast, clean network and short timeouts: many elections per run. Pre-vote keeps
+        // a node with a stale log from bumping terms and stalling the chain of elections.
+        self.network = NetworkOptions {
+            latency_min_ms: 1,
+            latency_max_ms: rng.range(2, 10),
+            jitter_ms: rng.range(0, 5),
+            loss_permille: 0,
+            duplicate_permille: 0,
+            client_latency_ms: 1,
+        };
+        self.raft.election_timeout_min_ms = 150;
+        self.raft.election_timeout_max_ms = 300;
+        self.raft.heartbeat_interval_ms = 50;
+        self.raft.pre_vote = true;
         self.raft.append_entries_max = 1;
-        self.network.loss_permille = 0;
-        self.network.duplicate_permille = 0;
+        // Five servers, as in the paper's Figure 8: more ways for a majority to form.
+        self.nodes = 5;
+        self.faults.down_max = 2;
         let f = &mut self.faults;
-        f.leader_churn_permille = 900;
+        f.leader_churn_permille = 1_000;
         f.crashes = true;
         f.partitions = true;
-        f.fault_ms_max = self.raft.election_timeout_max_ms * rng.range(2, 4);
-        f.interval_min_ms = 500;
-        f.interval_max_ms = 2_000;
+        f.fault_ms_max = self.raft.election_timeout_max_ms * rng.range(1, 3);
+        f.interval_min_ms = 1_000;
+        f.interval_max_ms = 3_000;
         self.workload.read_permille = self.workload.read_permille.min(200);
+        self.workload.request_timeout_ms = 700;
+        self.workload.operation_timeout_ms = 3_000;
     }
 
     /// Checks the options; the error names the setting that is out of range.
@@ -384,6 +414,7 @@ impl SimOptions {
             w.read_permille + w.delete_permille + w.cas_permille <= PERMILLE,
             "operation mix above 1000 permille",
         )?;
+        check(w.readers <= w.clients, "more readers than clients")?;
         check(w.request_timeout_ms >= 1, "request timeout at least 1 ms")?;
         let r = &self.raft;
         check(

@@ -2,7 +2,7 @@
 
 use super::cluster::Sim;
 use super::options::SimOptions;
-use crate::check::linearizability::{self, KvOutput, Verdict};
+use crate::check::linearizability::{self, KvInput, KvOutput, Verdict};
 use crate::check::{Invariant, Violation};
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +61,13 @@ impl RunReport {
             Verdict::Violation(c) => {
                 let op = &history[c.operation as usize];
                 let detail = format!(
-                    "key {}: {} operations, at most {} linearized; stuck at client {} {:?} → {:?}",
+                    "key {}: {} operations, at most {} linearized; stuck at client {} {} → {}",
                     String::from_utf8_lossy(&c.key),
                     c.operations,
                     c.linearized,
                     op.client,
-                    op.input,
-                    op.output
+                    show_input(&op.input),
+                    show_output(&op.output)
                 );
                 violations.push(Violation {
                     invariant: Invariant::Linearizability,
@@ -104,5 +104,34 @@ impl RunReport {
     /// Whether the run found nothing wrong.
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
+    }
+}
+
+fn text(value: &Option<Vec<u8>>) -> String {
+    value.as_deref().map_or_else(
+        || "∅".to_string(),
+        |v| String::from_utf8_lossy(v).into_owned(),
+    )
+}
+
+fn show_input(input: &KvInput) -> String {
+    match input {
+        KvInput::Get => "get".to_string(),
+        KvInput::Put(value) => format!("put {}", String::from_utf8_lossy(value)),
+        KvInput::Delete => "delete".to_string(),
+        KvInput::CompareAndSet { expected, new } => {
+            format!("cas {}→{}", text(expected), text(new))
+        }
+    }
+}
+
+fn show_output(output: &KvOutput) -> String {
+    match output {
+        KvOutput::Value(value) => format!("read {}", text(value)),
+        KvOutput::Ok => "ok".to_string(),
+        KvOutput::Deleted(existed) => format!("deleted (existed: {existed})"),
+        KvOutput::CasResult { ok, current } => format!("cas ok={ok} now {}", text(current)),
+        KvOutput::Failed => "failed".to_string(),
+        KvOutput::Unknown => "unknown".to_string(),
     }
 }

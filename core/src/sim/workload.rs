@@ -206,7 +206,7 @@ impl Workload {
         let value = format!("c{}.{seq}", client + 1).into_bytes();
         let w = &self.options;
         let roll = self.rng.range(0, 999) as u32;
-        if roll < w.read_permille {
+        if roll < w.read_permille || client < w.readers {
             return (Command::Get { key }, KvInput::Get);
         }
         if roll < w.read_permille + w.delete_permille {
