@@ -268,8 +268,9 @@ impl Session {
         let now = self.sim.now();
         let lines = self.sim.trace().lines();
         if !lines.is_empty() {
-            for line in lines {
-                let parsed = TraceLine::parse(line);
+            let first = self.sim.trace().count() - lines.len() as u64;
+            for (i, line) in lines.iter().enumerate() {
+                let parsed = TraceLine::parse(first + i as u64, line);
                 if let Some(drop) = parse_drop(&parsed) {
                     if self.drops.len() >= DROPS_KEEP {
                         self.drops.pop_front();

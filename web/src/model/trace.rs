@@ -54,6 +54,8 @@ impl TraceKind {
 /// One trace line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceLine {
+    /// The line's number in the run (from 0), a stable key for lists.
+    pub number: u64,
     pub at: Millis,
     pub text: String,
     pub kind: TraceKind,
@@ -62,13 +64,14 @@ pub struct TraceLine {
 impl TraceLine {
     /// Splits a line as the simulator writes it: the time right-aligned in 7 columns, a
     /// space, the text.
-    pub fn parse(line: &str) -> TraceLine {
+    pub fn parse(number: u64, line: &str) -> TraceLine {
         let trimmed = line.trim_start();
         let (at, text) = match trimmed.split_once(' ') {
             Some((at, text)) => (at.parse().unwrap_or(0), text),
             None => (0, trimmed),
         };
         TraceLine {
+            number,
             at,
             text: text.to_string(),
             kind: classify(text),
@@ -171,50 +174,50 @@ mod tests {
 
     #[test]
     fn lines_split_into_time_text_and_kind() {
-        let line = TraceLine::parse("    120 n1→n2 t3 append 4@2 +1 c3");
+        let line = TraceLine::parse(0, "    120 n1→n2 t3 append 4@2 +1 c3");
         assert_eq!(line.at, 120);
         assert_eq!(line.text, "n1→n2 t3 append 4@2 +1 c3");
         assert_eq!(line.kind, TraceKind::Message);
         assert_eq!(
-            TraceLine::parse("      7 n2 leader t1").kind,
+            TraceLine::parse(0, "      7 n2 leader t1").kind,
             TraceKind::Node
         );
         assert_eq!(
-            TraceLine::parse("      7 crash n2 (LoseUnsynced)").kind,
+            TraceLine::parse(0, "      7 crash n2 (LoseUnsynced)").kind,
             TraceKind::Fault
         );
         assert_eq!(
-            TraceLine::parse("      7 c1 invoke get k0").kind,
+            TraceLine::parse(0, "      7 c1 invoke get k0").kind,
             TraceKind::Client
         );
         assert_eq!(
-            TraceLine::parse("      7 n3 ← put a=b").kind,
+            TraceLine::parse(0, "      7 n3 ← put a=b").kind,
             TraceKind::Client
         );
         assert_eq!(
-            TraceLine::parse("      7 n1 proposes add-learner n6 at 9").kind,
+            TraceLine::parse(0, "      7 n1 proposes add-learner n6 at 9").kind,
             TraceKind::Membership
         );
         assert_eq!(
-            TraceLine::parse("      7 VIOLATION election-safety two leaders").kind,
+            TraceLine::parse(0, "      7 VIOLATION election-safety two leaders").kind,
             TraceKind::Violation
         );
     }
 
     #[test]
     fn dropped_messages_are_read_back() {
-        let line = TraceLine::parse("     55 n4→n1 t2 vote-yes ✗ partition");
+        let line = TraceLine::parse(0, "     55 n4→n1 t2 vote-yes ✗ partition");
         assert_eq!(line.kind, TraceKind::Drop);
         let drop = parse_drop(&line).expect("a drop");
         assert_eq!((drop.from, drop.to), (NodeId(4), NodeId(1)));
         assert_eq!(drop.kind, "vote-yes");
         assert_eq!(drop.reason, "partition");
-        assert!(parse_drop(&TraceLine::parse("     55 n4→n1 t2 vote-yes")).is_none());
+        assert!(parse_drop(&TraceLine::parse(0, "     55 n4→n1 t2 vote-yes")).is_none());
     }
 
     #[test]
     fn node_mentions_do_not_match_longer_ids() {
-        let line = TraceLine::parse("     10 n1→n12 t1 vote 1@0");
+        let line = TraceLine::parse(0, "     10 n1→n12 t1 vote 1@0");
         assert!(line.mentions(NodeId(1)));
         assert!(line.mentions(NodeId(12)));
         assert!(!line.mentions(NodeId(2)));

@@ -29,7 +29,7 @@ use crate::model::session::{Run, Session};
 use flotilla_core::check::linearizability;
 use flotilla_core::sim::Action;
 use flotilla_core::types::{Millis, NodeId};
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use gloo_render::AnimationFrame;
 use std::collections::VecDeque;
 use wasm_bindgen::JsCast;
@@ -66,6 +66,42 @@ pub enum Msg {
     ToggleHelp,
 }
 
+/// The callbacks handed to the panels, made once: a callback compares equal only to itself,
+/// so making new ones in every `view` would make every panel's props "change" every frame
+/// and re-render it.
+#[derive(Clone, Debug)]
+struct Callbacks {
+    act: Callback<Action>,
+    select: Callback<Option<NodeId>>,
+    seek: Callback<Millis>,
+    toggle: Callback<()>,
+    step: Callback<()>,
+    speed: Callback<usize>,
+    run: Callback<Run>,
+    pick: Callback<&'static str>,
+    resume: Callback<()>,
+    close_narration: Callback<()>,
+    help: Callback<()>,
+}
+
+impl Callbacks {
+    fn new(link: &yew::html::Scope<App>) -> Callbacks {
+        Callbacks {
+            act: link.callback(Msg::Act),
+            select: link.callback(Msg::Select),
+            seek: link.callback(Msg::Seek),
+            toggle: link.callback(|_| Msg::TogglePlay),
+            step: link.callback(|_| Msg::Step),
+            speed: link.callback(Msg::Speed),
+            run: link.callback(Msg::NewRun),
+            pick: link.callback(Msg::Scenario),
+            resume: link.callback(|_| Msg::Continue),
+            close_narration: link.callback(|_| Msg::CloseNarration),
+            help: link.callback(|_| Msg::ToggleHelp),
+        }
+    }
+}
+
 /// Frame times, for the fps read-out the performance test reads.
 #[derive(Debug, Default)]
 struct FrameMeter {
@@ -92,6 +128,7 @@ impl FrameMeter {
 
 #[derive(Debug)]
 pub struct App {
+    callbacks: Callbacks,
     session: SessionRef,
     /// The same session at a version bumped less often: what the slower panels see.
     panels: SessionRef,
@@ -108,6 +145,10 @@ pub struct App {
     error: Option<String>,
     copied_at: Option<f64>,
     frames: FrameMeter,
+    /// When the current frame's work began, and the average work per frame (simulating,
+    /// diffing, painting the canvas) in ms: the page's own cost, whatever the browser adds.
+    frame_started: Option<f64>,
+    frame_cost_ms: f64,
     lin: LinState,
     lin_checked_at: f64,
     _frame: Option<AnimationFrame>,
@@ -320,12 +361,13 @@ impl Component for App {
     type Message = Msg;
     type Properties = ();
 
-    fn create(_ctx: &Context<Self>) -> Self {
+    fn create(ctx: &Context<Self>) -> Self {
         let dark = browser::initial_dark();
         browser::set_dark(dark);
         let placeholder = Session::new(default_run()).expect("the page's defaults are valid");
         let session = SessionRef::new(placeholder);
         let mut app = App {
+            callbacks: Callbacks::new(ctx.link()),
             panels: session.clone(),
             session,
             playing: true,
@@ -340,6 +382,8 @@ impl Component for App {
             error: None,
             copied_at: None,
             frames: FrameMeter::default(),
+            frame_started: None,
+            frame_cost_ms: 0.0,
             lin: LinState::default(),
             lin_checked_at: 0.0,
             _frame: None,
@@ -357,6 +401,10 @@ impl Component for App {
     }
 
     fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        if let Some(start) = self.frame_started.take() {
+            let cost = browser::now_ms() - start;
+            self.frame_cost_ms = 0.9 * self.frame_cost_ms + 0.1 * cost;
+        }
         if first_render {
             let link = ctx.link().clone();
             self._frame = Some(gloo_render::request_animation_frame(move |t| {
@@ -364,11 +412,18 @@ impl Component for App {
             }));
             if let Some(document) = web_sys::window().and_then(|w| w.document()) {
                 let link = ctx.link().clone();
-                self._keys = Some(EventListener::new(&document, "keydown", move |event| {
-                    if let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() {
-                        link.send_message(Msg::Key(event.clone()));
-                    }
-                }));
+                // Not passive: the handler cancels the keys it uses (space would scroll).
+                let options = EventListenerOptions::enable_prevent_default();
+                self._keys = Some(EventListener::new_with_options(
+                    &document,
+                    "keydown",
+                    options,
+                    move |event| {
+                        if let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() {
+                            link.send_message(Msg::Key(event.clone()));
+                        }
+                    },
+                ));
             }
         }
     }
@@ -376,6 +431,7 @@ impl Component for App {
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
             Msg::Frame(t) => {
+                self.frame_started = Some(browser::now_ms());
                 let link = ctx.link().clone();
                 self._frame = Some(gloo_render::request_animation_frame(move |t| {
                     link.send_message(Msg::Frame(t))
@@ -476,9 +532,10 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let on_act = link.callback(Msg::Act);
-        let on_select = link.callback(Msg::Select);
-        let on_seek = link.callback(Msg::Seek);
+        let cb = &self.callbacks;
+        let on_act = cb.act.clone();
+        let on_select = cb.select.clone();
+        let on_seek = cb.seek.clone();
         let session = self.session.borrow();
         let now = session.now();
         let horizon = session.horizon();
@@ -508,9 +565,9 @@ impl Component for App {
                         speed={self.speed}
                         now={now}
                         horizon={horizon}
-                        on_toggle={link.callback(|_| Msg::TogglePlay)}
-                        on_step={link.callback(|_| Msg::Step)}
-                        on_speed={link.callback(Msg::Speed)}
+                        on_toggle={cb.toggle.clone()}
+                        on_step={cb.step.clone()}
+                        on_speed={cb.speed.clone()}
                         on_seek={on_seek.clone()} />
                     <div class="topbar-actions">
                         <button id="copy-link" class="btn" onclick={link.callback(|_| Msg::CopyLink)}
@@ -533,7 +590,10 @@ impl Component for App {
                     <span>{ "term " }<b id="term">{ term.map_or("–".to_string(), |t| t.to_string()) }</b></span>
                     <span>{ "in flight " }<b id="in-flight">{ in_flight }</b></span>
                     <span>{ "trace " }<code id="trace-hash" title="FNV-1a hash of every trace line so far: equal hashes, identical runs">{ hash }</code></span>
-                    <span class="fps">{ "fps " }<b id="fps">{ format!("{:.0}", self.frames.fps()) }</b></span>
+                    <span class="fps" title="Frames per second, and the page's own work per frame">
+                        { "fps " }<b id="fps">{ format!("{:.0}", self.frames.fps()) }</b>
+                        { " · " }<b id="frame-ms">{ format!("{:.1}", self.frame_cost_ms) }</b>{ " ms/frame" }
+                    </span>
                     if auto {
                         <span class="pill">{ if finished { "auto run finished" } else { "auto (chaos) run" } }</span>
                     }
@@ -542,10 +602,10 @@ impl Component for App {
                     <aside class="col-left">
                         <ScenarioPanel
                             narration={self.narration.clone()}
-                            on_pick={link.callback(Msg::Scenario)}
-                            on_continue={link.callback(|_| Msg::Continue)}
-                            on_close={link.callback(|_| Msg::CloseNarration)} />
-                        <Settings session={self.panels.clone()} on_run={link.callback(Msg::NewRun)} />
+                            on_pick={cb.pick.clone()}
+                            on_continue={cb.resume.clone()}
+                            on_close={cb.close_narration.clone()} />
+                        <Settings session={self.panels.clone()} on_run={cb.run.clone()} />
                         <NetworkPanel session={self.panels.clone()} on_act={on_act.clone()} />
                     </aside>
                     <section class="col-centre">
@@ -576,7 +636,7 @@ impl Component for App {
                     <span class="muted">{ " · core self-check " }<code id="core-result">{ crate::core_sample() }</code></span>
                 </footer>
                 if self.help {
-                    <Help on_close={link.callback(|_| Msg::ToggleHelp)} />
+                    <Help on_close={cb.help.clone()} />
                 }
             </div>
         }

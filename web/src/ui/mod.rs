@@ -10,6 +10,7 @@ mod history;
 mod inspector;
 mod kv;
 mod log_grid;
+mod messages;
 mod network;
 mod ring;
 mod scenarios;

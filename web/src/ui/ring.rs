@@ -1,27 +1,29 @@
 //! The cluster drawn as a ring in SVG: nodes coloured by role with their term, vote and an
-//! election-timer arc; the links between them (click one to cut it); messages travelling
-//! along the links; lost messages blowing up where they were lost.
+//! election-timer arc; the links between them (click one to cut it). Messages travelling
+//! along the links, and lost ones blowing up, are painted on a canvas over it
+//! (`messages.rs`).
 //!
 //! Messages are placed by the display time, a fraction of a virtual millisecond ahead of the
 //! simulator, so they glide smoothly even at 1/100x.
 
+use super::messages::MessageLayer;
 use super::shared::{node_name, SessionRef};
-use crate::model::session::{Session, DROP_SHOW_MS};
+use crate::model::session::Session;
 use flotilla_core::raft::{Message, RoleKind};
 use flotilla_core::sim::Action;
 use flotilla_core::types::NodeId;
 use yew::prelude::*;
 
-const SIZE: f64 = 600.0;
+pub const SIZE: f64 = 600.0;
 const CENTER: f64 = SIZE / 2.0;
 const RADIUS: f64 = 228.0;
 const NODE_R: f64 = 36.0;
 const TIMER_R: f64 = 43.0;
 /// Messages in one direction travel this far to the side of the link, so a request and its
 /// response do not hide each other.
-const LANE: f64 = 7.0;
+pub const LANE: f64 = 7.0;
 /// Above this many messages, labels are left off (they would only make a blur).
-const LABELS_MAX: usize = 40;
+pub const LABELS_MAX: usize = 40;
 
 #[derive(Properties, PartialEq)]
 pub struct RingProps {
@@ -40,7 +42,7 @@ pub fn position(i: u32, n: u32) -> (f64, f64) {
 }
 
 /// A point `progress` of the way from node `from` to node `to`, shifted into its lane.
-fn along(from: (f64, f64), to: (f64, f64), progress: f64, lane: f64) -> (f64, f64) {
+pub fn along(from: (f64, f64), to: (f64, f64), progress: f64, lane: f64) -> (f64, f64) {
     let (dx, dy) = (to.0 - from.0, to.1 - from.1);
     let length = (dx * dx + dy * dy).sqrt().max(1.0);
     // Start and end at the circles' edges, not their centres.
@@ -90,14 +92,15 @@ pub fn ring(props: &RingProps) -> Html {
     let session = props.session.borrow();
     let n = session.sim().node_count();
     html! {
+        <div class="ring-wrap">
         <svg id="ring" class="ring" viewBox={format!("0 0 {SIZE} {SIZE}")}
              role="img" aria-label="The simulated cluster">
             { links(&session, n, &props.on_act) }
-            { messages(&session, n, props.display_ms) }
-            { drops(&session, n, props.display_ms) }
             { (1..=n).map(|i| node(&session, i, n, props)).collect::<Html>() }
             { centre(&session) }
         </svg>
+        <MessageLayer session={props.session.clone()} display_ms={props.display_ms} />
+        </div>
     }
 }
 
@@ -149,63 +152,6 @@ fn links(session: &Session, n: u32, on_act: &Callback<Action>) -> Html {
         }
     }
     out.into_iter().collect()
-}
-
-fn messages(session: &Session, n: u32, display_ms: f64) -> Html {
-    let flights = session.flights();
-    let labels = flights.len() <= LABELS_MAX;
-    flights
-        .iter()
-        .filter(|f| f.envelope.from.0 <= u64::from(n) && f.envelope.to.0 <= u64::from(n))
-        .map(|f| {
-            let from = position(f.envelope.from.0 as u32 - 1, n);
-            let to = position(f.envelope.to.0 as u32 - 1, n);
-            let span = (f.deliver_ms as f64 - f.sent_ms as f64).max(0.5);
-            let progress = (display_ms - f.sent_ms as f64) / span;
-            let (x, y) = along(from, to, progress, LANE);
-            let (class, label) = message_look(&f.envelope.message, f.envelope.term.0);
-            html! {
-                <g class={format!("msg {class}")} transform={format!("translate({},{})", fmt(x), fmt(y))}>
-                    <circle r="6" />
-                    if labels {
-                        <text class="msg-label" y="-9">{ label }</text>
-                    }
-                </g>
-            }
-        })
-        .collect()
-}
-
-fn drops(session: &Session, n: u32, display_ms: f64) -> Html {
-    session
-        .drops()
-        .filter(|d| {
-            let age = display_ms - d.at as f64;
-            (0.0..DROP_SHOW_MS as f64).contains(&age)
-                && d.from.0 <= u64::from(n)
-                && d.to.0 <= u64::from(n)
-        })
-        .map(|d| {
-            let age = (display_ms - d.at as f64) / DROP_SHOW_MS as f64;
-            let from = position(d.from.0 as u32 - 1, n);
-            let to = position(d.to.0 as u32 - 1, n);
-            // Where it was lost: on the wire (loss), at the cut (partition), or at the door
-            // of a crashed node.
-            let at = match d.reason.as_str() {
-                "crashed" => 0.95,
-                "partition" => 0.5,
-                _ => 0.3,
-            };
-            let (x, y) = along(from, to, at, LANE);
-            let opacity = format!("{:.2}", 1.0 - age);
-            html! {
-                <g class="drop" transform={format!("translate({},{})", fmt(x), fmt(y))} opacity={opacity}>
-                    <text class="drop-mark">{ "✗" }</text>
-                    <text class="drop-label" y="14">{ format!("{} {}", d.kind, d.reason) }</text>
-                </g>
-            }
-        })
-        .collect()
 }
 
 fn node(session: &Session, i: u32, n: u32, props: &RingProps) -> Html {

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use yew::prelude::*;
 
 /// Lines shown at most.
-const SHOWN_MAX: usize = 250;
+const SHOWN_MAX: usize = 150;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
@@ -42,7 +42,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
             let on_jump = props.on_jump.clone();
             let onclick = Callback::from(move |_: MouseEvent| on_jump.emit(at));
             html! {
-                <li class={classes!("ev", format!("ev-{}", l.kind.name()))} {onclick} title="Go to this moment">
+                <li key={l.number} class={classes!("ev", format!("ev-{}", l.kind.name()))} {onclick} title="Go to this moment">
                     <span class="ev-time">{ fmt_ms(l.at) }</span>
                     <span class="ev-text">{ &l.text }</span>
                 </li>
