@@ -1,7 +1,7 @@
 //! The command line. To add a subcommand: add a variant to [`Command`] holding its arguments
 //! struct, a module with a `run(args) -> Result`, and one arm in [`Command::run`].
 
-use crate::{bench, client, cluster, config, faults, node, serve_web};
+use crate::{bench, client, cluster, config, faults, node, serve_web, sim_cmd};
 use clap::{Parser, Subcommand};
 use std::error::Error;
 
@@ -35,6 +35,9 @@ pub enum Command {
     /// Fault run: a local cluster under kills, pauses, partitions, leadership transfers
     /// and membership changes, with a client history checked for linearizability.
     Faults(faults::FaultArgs),
+    /// Deterministic simulation: one seed (--seed), a sweep (--seeds), or an experiment
+    /// (election: the Raft paper's Figure 16).
+    Sim(sim_cmd::SimArgs),
 }
 
 /// The result of a subcommand: errors are printed by `main`, which then exits non-zero.
@@ -52,6 +55,7 @@ impl Command {
             Command::Status(args) => client::status(args),
             Command::Bench(args) => bench::run(args),
             Command::Faults(args) => faults::run(args),
+            Command::Sim(args) => sim_cmd::run(args),
         }
     }
 }

@@ -16,4 +16,6 @@ mod node;
 pub mod peer;
 pub mod resp;
 mod serve_web;
+mod sim_cmd;
+mod sim_election;
 pub mod wal;

@@ -433,6 +433,11 @@ impl Sim {
         &self.network
     }
 
+    /// The network, for experiments that shape it beyond what actions do.
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.network
+    }
+
     /// Peer messages in flight, with their delivery times.
     pub fn in_flight(&self) -> impl Iterator<Item = (Millis, &Envelope)> {
         self.queue.iter().filter_map(|(at, event)| match event {

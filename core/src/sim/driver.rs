@@ -18,7 +18,7 @@ use super::event::Event;
 use super::network::{DropReason, Fate};
 use crate::check::Invariant;
 use crate::kv::Request;
-use crate::raft::{Envelope, Event as RaftEvent, Ready, StepError};
+use crate::raft::{Envelope, Event as RaftEvent, Message, Ready, StepError};
 use crate::storage::{Storage, StorageError};
 
 impl Sim {
@@ -250,7 +250,14 @@ impl Sim {
                 .before_send(self.now, &envelope, replica.node(), &host.shadow);
         }
         self.stats.messages_sent += 1;
-        match self.network.send(envelope.from, envelope.to) {
+        let carries_entries =
+            matches!(&envelope.message, Message::Append { entries, .. } if !entries.is_empty());
+        let fate = if carries_entries && self.network.entries_blocked(envelope.from, envelope.to) {
+            Fate::Dropped(DropReason::Partition)
+        } else {
+            self.network.send(envelope.from, envelope.to)
+        };
+        match fate {
             Fate::Dropped(reason) => {
                 self.stats.messages_dropped += 1;
                 self.trace.line(

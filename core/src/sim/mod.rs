@@ -57,6 +57,7 @@ mod describe;
 mod driver;
 pub mod event;
 pub mod faults;
+pub mod figure16;
 mod host;
 mod members;
 pub mod network;

@@ -44,6 +44,9 @@ pub struct Network {
     base_ms: Vec<Millis>,
     /// Whether each directed link is cut.
     cut: Vec<bool>,
+    /// Directed links on which appends that carry entries are dropped while everything
+    /// else passes: a follower that hears the leader but falls behind (experiments only).
+    entries_blocked: Vec<(NodeId, NodeId)>,
     rng: Stream,
 }
 
@@ -55,6 +58,7 @@ impl Network {
             options,
             base_ms: vec![0; links],
             cut: vec![false; links],
+            entries_blocked: Vec::new(),
             rng: Stream::new(seed),
         };
         network.draw_latencies();
@@ -98,6 +102,17 @@ impl Network {
             .chance(self.options.duplicate_permille)
             .then(|| base + self.rng.range(0, self.options.jitter_ms));
         Fate::Delivered(first, second)
+    }
+
+    /// Drops appends carrying entries from `from` to `to` (heartbeats and everything else
+    /// still pass) until [`Network::heal`].
+    pub fn block_entries(&mut self, from: NodeId, to: NodeId) {
+        self.entries_blocked.push((from, to));
+    }
+
+    /// Whether an append with entries from `from` to `to` is dropped.
+    pub fn entries_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.entries_blocked.contains(&(from, to))
     }
 
     /// Whether the link from `from` to `to` is cut now.
@@ -144,6 +159,7 @@ impl Network {
     }
 
     pub fn heal(&mut self) {
+        self.entries_blocked.clear();
         self.cut.iter_mut().for_each(|cut| *cut = false);
     }
 
