@@ -8,7 +8,7 @@
 //! virtual times at which the builder spoke.
 
 use super::defaults::page_options;
-use super::session::{Run, Session};
+use super::session::{Detail, Run, Session};
 use flotilla_core::raft::PlantedBug;
 use flotilla_core::sim::{Action, ClientCommand, SimOptions};
 use flotilla_core::types::{Millis, NodeId};
@@ -132,7 +132,7 @@ impl Builder {
 
     fn run_for(&mut self, ms: Millis) {
         let target = self.now() + ms;
-        self.session.advance_to(target, false);
+        self.session.advance_to(target, Detail::Bulk);
     }
 
     /// Runs one instant at a time until `done` holds; fails after `limit_ms`.
@@ -641,12 +641,12 @@ mod tests {
             assert!(!scenario.steps.is_empty(), "{}", entry.key);
             let end = scenario.steps.last().map_or(0, |s| s.at_ms) + 100;
             let mut a = Session::new(scenario.run.clone()).expect("valid");
-            a.advance_to(end, false);
+            a.advance_to(end, Detail::Bulk);
             let mut b = Session::new(scenario.run.clone()).expect("valid");
             for step in &scenario.steps {
-                b.advance_to(step.at_ms, true);
+                b.advance_to(step.at_ms, Detail::Every);
             }
-            b.advance_to(end, true);
+            b.advance_to(end, Detail::Every);
             assert_eq!(a.trace_hash(), b.trace_hash(), "{}", entry.key);
         }
     }
@@ -665,7 +665,7 @@ mod tests {
             let scenario = build(key).expect("builds");
             let end = scenario.steps.last().map_or(0, |s| s.at_ms) + 500;
             let mut s = Session::new(scenario.run).expect("valid");
-            s.advance_to(end, false);
+            s.advance_to(end, Detail::Tail);
             assert!(
                 s.sim().violations().is_empty(),
                 "{key}: {:?}",
@@ -679,7 +679,7 @@ mod tests {
         let scenario = build("figure-8").expect("builds");
         let end = scenario.steps.last().map_or(0, |s| s.at_ms) + 100;
         let mut s = Session::new(scenario.run).expect("valid");
-        s.advance_to(end, false);
+        s.advance_to(end, Detail::Tail);
         assert!(!s.sim().violations().is_empty(), "no violation");
     }
 
@@ -688,7 +688,7 @@ mod tests {
         let scenario = build("stale-read").expect("builds");
         let end = scenario.steps.last().map_or(0, |s| s.at_ms) + 100;
         let mut s = Session::new(scenario.run).expect("valid");
-        s.advance_to(end, false);
+        s.advance_to(end, Detail::Tail);
         let verdict = flotilla_core::check::linearizability::check(s.sim().history());
         assert!(!verdict.is_linearizable(), "{verdict:?}");
     }

@@ -32,6 +32,19 @@ const DETAIL_TAIL_MS: Millis = 300;
 /// memory stays flat however long the run.
 const CHUNK_MS: Millis = 500;
 
+/// How closely [`Session::advance_to`] watches the simulator as it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// After every instant: exact send times for every message (slow playback).
+    Every,
+    /// Only over the last [`DETAIL_TAIL_MS`]: messages still in flight at the end are drawn
+    /// where they are (seeking, fast playback).
+    Tail,
+    /// Never: nothing is drawn from this run (fast-forward at full speed, scenario
+    /// building).
+    Bulk,
+}
+
 /// Everything that determines a run: what a replay link holds (with a time to stop at).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
@@ -162,10 +175,9 @@ impl Session {
         flights
     }
 
-    /// Simulates up to virtual time `target`, applying taped actions on the way. With
-    /// `detailed`, every instant is observed (exact send times for the animation);
-    /// otherwise only the last [`DETAIL_TAIL_MS`] are.
-    pub fn advance_to(&mut self, target: Millis, detailed: bool) {
+    /// Simulates up to virtual time `target`, applying taped actions on the way, watching
+    /// as closely as `detail` says.
+    pub fn advance_to(&mut self, target: Millis, detail: Detail) {
         loop {
             if self.finished() {
                 break;
@@ -176,7 +188,7 @@ impl Session {
                 .get(self.applied)
                 .filter(|a| a.at_ms <= target)
                 .map(|a| a.at_ms);
-            self.run_events(due.unwrap_or(target), detailed);
+            self.run_events(due.unwrap_or(target), detail);
             let Some(_) = due else { break };
             let action = self.run.tape[self.applied].action.clone();
             self.sim.act(action);
@@ -195,7 +207,7 @@ impl Session {
             (Some(t), None) | (None, Some(t)) => t,
             (None, None) => return,
         };
-        self.advance_to(next.max(self.sim.now()), true);
+        self.advance_to(next.max(self.sim.now()), Detail::Every);
     }
 
     /// Applies a user action now. Taped actions after now are discarded: acting in the past
@@ -225,7 +237,7 @@ impl Session {
             fresh.horizon = horizon;
             *self = fresh;
         }
-        self.advance_to(t, false);
+        self.advance_to(t, Detail::Tail);
         Ok(())
     }
 
@@ -234,14 +246,17 @@ impl Session {
     pub fn run_for(&mut self, limit: Millis, deadline_left: &mut dyn FnMut() -> bool) -> Millis {
         while self.sim.now() < limit && !self.finished() && deadline_left() {
             let next = (self.sim.now() + 20).min(limit);
-            self.advance_to(next, false);
+            self.advance_to(next, Detail::Bulk);
         }
         self.sim.now()
     }
 
-    fn run_events(&mut self, stop: Millis, detailed: bool) {
-        if !detailed {
-            let tail_from = stop.saturating_sub(DETAIL_TAIL_MS);
+    fn run_events(&mut self, stop: Millis, detail: Detail) {
+        if detail != Detail::Every {
+            let tail_from = match detail {
+                Detail::Tail => stop.saturating_sub(DETAIL_TAIL_MS),
+                _ => stop,
+            };
             while self.sim.now() + CHUNK_MS < tail_from && !self.finished() {
                 self.sim.run_until(self.sim.now() + CHUNK_MS);
                 self.observe(false);

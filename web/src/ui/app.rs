@@ -25,7 +25,7 @@ use super::timeline::Timeline;
 use crate::model::defaults::{page_options, DEFAULT_NODES, DEFAULT_SEED};
 use crate::model::replay::{self, Link};
 use crate::model::scenarios::{self as library, Step};
-use crate::model::session::{Run, Session};
+use crate::model::session::{Detail, Run, Session};
 use flotilla_core::check::linearizability;
 use flotilla_core::sim::Action;
 use flotilla_core::types::{Millis, NodeId};
@@ -273,10 +273,14 @@ impl App {
                 }
             }
             self.display_ms = target;
-            let detailed = speed <= 2.0;
+            let detail = if speed <= 2.0 {
+                Detail::Every
+            } else {
+                Detail::Tail
+            };
             self.session
                 .borrow_mut()
-                .advance_to(target.floor() as Millis, detailed);
+                .advance_to(target.floor() as Millis, detail);
         }
         if self.session.borrow().finished() {
             self.playing = false;
@@ -545,6 +549,7 @@ impl Component for App {
             .and_then(|l| session.sim().replica(l))
             .map(|r| r.node().term().0);
         let in_flight = session.sim().in_flight_ids().count();
+        let events = session.sim().stats().events;
         let finished = session.finished();
         let auto = session.is_auto();
         drop(session);
@@ -589,6 +594,7 @@ impl Component for App {
                     <span>{ "leader " }<b id="leader">{ leader.map_or("none".to_string(), |l| format!("n{}", l.0)) }</b></span>
                     <span>{ "term " }<b id="term">{ term.map_or("–".to_string(), |t| t.to_string()) }</b></span>
                     <span>{ "in flight " }<b id="in-flight">{ in_flight }</b></span>
+                    <span title="Events the simulator has handled">{ "events " }<b id="events">{ events }</b></span>
                     <span>{ "trace " }<code id="trace-hash" title="FNV-1a hash of every trace line so far: equal hashes, identical runs">{ hash }</code></span>
                     <span class="fps" title="Frames per second, and the page's own work per frame">
                         { "fps " }<b id="fps">{ format!("{:.0}", self.frames.fps()) }</b>
