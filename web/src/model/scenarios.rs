@@ -568,7 +568,7 @@ fn snapshot() -> Result<Scenario, String> {
     b.act(Action::Crash { node: lagger });
     b.say(format!("{} leads; {} crashes.", n(leader), n(lagger)));
     b.act(Action::Autopilot { on: true });
-    b.run_for(800);
+    b.run_for(2_000);
     b.act(Action::Autopilot { on: false });
     b.run_for(300);
     b.say(format!(

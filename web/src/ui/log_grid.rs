@@ -9,8 +9,9 @@ use flotilla_core::raft::{ConfChange, Entry, Payload};
 use flotilla_core::types::NodeId;
 use yew::prelude::*;
 
-/// Columns shown: the most recent entries (older ones scroll off to the left).
-const COLUMNS: u64 = 32;
+/// Columns shown: the most recent entries, as many as fit the card at 1280 px (older ones
+/// drop off to the left).
+const COLUMNS: u64 = 20;
 
 #[derive(Properties, PartialEq)]
 pub struct LogGridProps {
