@@ -4,7 +4,8 @@
 //   2. crashing the leader from the UI (click it, then Crash) yields a new leader;
 //   3. the page's replay link reproduces the run: opened in a fresh page it shows the same
 //      trace hash, and replaying it natively (web/examples/replay_hash.rs, the core alone)
-//      gives the same hash too;
+//      gives the same hash too; a chaos-run link (auto mode, seed 7) ends with the trace
+//      hash `flotilla sim --seed 7 --json` prints;
 //   4. the Figure 8 scenario (commit-previous-term planted) turns the checkers red, and the
 //      stale-read scenario turns the linearizability verdict red;
 //   5. performance: frames per second while 5 nodes have ~200 messages in flight, written
@@ -117,6 +118,17 @@ async function playScenario(page, key, done, timeoutMs) {
   throw new Error(`scenario ${key}: not done after ${timeoutMs / 1000} s`);
 }
 
+/// `flotilla sim --seed S --json`: the simulator engineer's command, run natively.
+function flotillaSim(seed) {
+  const out = execFileSync('cargo', ['run', '-q', '-p', 'flotilla', '--', 'sim', '--seed', String(seed), '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 function nativeHash(fragment) {
   const out = execFileSync(
     'cargo',
@@ -195,6 +207,17 @@ async function main() {
     check(native.trace_hash === hash, `natively the link gives ${native.trace_hash}, the page ${hash}`);
     results.replay = { fragment, trace_hash: hash, virtual_ms: native.virtual_ms, trace_lines: native.trace_lines };
     console.log(`ok 3 replay link: ${hash} in the page, in a fresh page and natively (${native.trace_lines} lines, ${native.virtual_ms} ms)`);
+
+    // 3b. A chaos-run link (the simulator's auto mode) ends with flotilla sim's hash.
+    const seed = 7;
+    await replay.goto(`${url}#v1&mode=auto&s=${seed}&t=100000000`, { waitUntil: 'load' });
+    await replay.locator('#ring').waitFor({ timeout: 30_000 });
+    const chaos = await text(replay, '#trace-hash');
+    const sim = flotillaSim(seed);
+    check(chaos === sim.trace_hash, `the page's chaos run of seed ${seed} ends at ${chaos}, flotilla sim at ${sim.trace_hash}`);
+    results.chaos = { seed, trace_hash: chaos, events: sim.events, virtual_ms: sim.virtual_ms };
+    console.log(`ok 3b chaos run of seed ${seed}: ${chaos} in the page and from flotilla sim --seed ${seed} --json (${sim.events} events)`);
+    await shot(replay, 'chaos');
     await replay.close();
 
     // 4. Scenarios with planted bugs turn the checkers red.

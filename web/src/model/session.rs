@@ -363,3 +363,52 @@ impl Session {
         self.run.options.mode == Mode::Auto
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::defaults::page_options;
+
+    #[test]
+    fn a_chaos_run_in_the_page_hashes_like_the_simulator_run_of_its_seed() {
+        for seed in 1..=3 {
+            let run = Run {
+                seed,
+                options: SimOptions::swarm(seed),
+                tape: Vec::new(),
+            };
+            let mut session = Session::new(run).expect("swarm options are valid");
+            session.advance_to(Millis::MAX / 2, Detail::Bulk);
+            assert!(session.finished(), "seed {seed} did not finish");
+            let report = flotilla_core::sim::run_seed(seed, None);
+            assert_eq!(session.trace_hash(), report.trace_hash, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn seeking_back_and_acting_forks_the_run() {
+        let run = Run {
+            seed: 1,
+            options: page_options(3),
+            tape: Vec::new(),
+        };
+        let mut session = Session::new(run).expect("valid");
+        session.advance_to(500, Detail::Every);
+        session.act(Action::Crash { node: NodeId(1) });
+        session.advance_to(1_000, Detail::Tail);
+        assert_eq!(session.horizon(), 1_000);
+        session.seek(200).expect("seek");
+        assert_eq!(session.now(), 200);
+        assert_eq!(
+            session.future_actions().len(),
+            1,
+            "the crash is still ahead"
+        );
+        session.act(Action::Crash { node: NodeId(2) });
+        assert!(
+            session.future_actions().is_empty(),
+            "acting in the past drops the future"
+        );
+        assert_eq!(session.run().tape.len(), 1);
+    }
+}

@@ -44,6 +44,9 @@ const FRAME_MAX_MS: f64 = 100.0;
 const PANEL_INTERVAL_MS: f64 = 80.0;
 /// How often the linearizability verdict is recomputed while playing, in real ms.
 const CHECK_INTERVAL_MS: f64 = 1_000.0;
+/// Past this many client operations, the live linearizability check stops (it would take
+/// tens of milliseconds a frame); a replay link still reproduces the run for an offline one.
+const LIN_OPS_MAX: usize = 50_000;
 /// At "max" speed, how much of each frame goes to simulating, in real ms.
 const MAX_SPEED_BUDGET_MS: f64 = 12.0;
 
@@ -61,6 +64,8 @@ pub enum Msg {
     Continue,
     CloseNarration,
     Key(web_sys::KeyboardEvent),
+    /// The URL fragment changed (a link pasted into the address bar of an open page).
+    HashChanged,
     CopyLink,
     ToggleTheme,
     ToggleHelp,
@@ -153,6 +158,7 @@ pub struct App {
     lin_checked_at: f64,
     _frame: Option<AnimationFrame>,
     _keys: Option<EventListener>,
+    _hash: Option<EventListener>,
 }
 
 fn default_run() -> Run {
@@ -211,6 +217,12 @@ impl App {
     fn refresh_checks(&mut self) {
         let session = self.session.borrow();
         let history = session.sim().history();
+        // The check takes about 1 ms per 1,000 operations; past this it would stall frames.
+        if history.len() > LIN_OPS_MAX {
+            self.lin.ops = history.len();
+            self.lin.too_long = true;
+            return;
+        }
         if history.len() != self.lin.ops
             || history.iter().filter(|o| o.complete.is_some()).count() != self.lin.completed
         {
@@ -218,6 +230,7 @@ impl App {
                 ops: history.len(),
                 completed: history.iter().filter(|o| o.complete.is_some()).count(),
                 verdict: Some(linearizability::check(history)),
+                too_long: false,
             };
         }
         self.lin_checked_at = browser::now_ms();
@@ -392,6 +405,7 @@ impl Component for App {
             lin_checked_at: 0.0,
             _frame: None,
             _keys: None,
+            _hash: None,
         };
         let fragment = browser::location_hash();
         if !fragment.is_empty() {
@@ -414,6 +428,14 @@ impl Component for App {
             self._frame = Some(gloo_render::request_animation_frame(move |t| {
                 link.send_message(Msg::Frame(t))
             }));
+            if let Some(window) = web_sys::window() {
+                // The page writes its own fragment with replaceState, which fires no
+                // hashchange: this only hears links pasted or followed by the user.
+                let link = ctx.link().clone();
+                self._hash = Some(EventListener::new(&window, "hashchange", move |_| {
+                    link.send_message(Msg::HashChanged)
+                }));
+            }
             if let Some(document) = web_sys::window().and_then(|w| w.document()) {
                 let link = ctx.link().clone();
                 // Not passive: the handler cancels the keys it uses (space would scroll).
@@ -516,6 +538,20 @@ impl Component for App {
                 true
             }
             Msg::Key(event) => self.key(ctx, &event),
+            Msg::HashChanged => {
+                let fragment = browser::location_hash();
+                match replay::decode(&fragment, &page_options(DEFAULT_NODES)) {
+                    Ok(link) => {
+                        self.narration = None;
+                        self.start(link.run, link.at_ms, false);
+                        self.touch();
+                    }
+                    Err(error) => {
+                        self.error = Some(format!("this link cannot be replayed: {error}"))
+                    }
+                }
+                true
+            }
             Msg::CopyLink => {
                 self.remember_in_url();
                 browser::copy(&self.link());

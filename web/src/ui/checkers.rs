@@ -14,6 +14,8 @@ pub struct LinState {
     pub ops: usize,
     pub completed: usize,
     pub verdict: Option<Verdict>,
+    /// The history grew past what the page checks live; `verdict` is from earlier.
+    pub too_long: bool,
 }
 
 /// The per-step monitors, with what each one promises.
@@ -76,7 +78,7 @@ pub fn checkers(props: &CheckersProps) -> Html {
             }
         })
         .collect();
-    let (lin_class, lin_text) = match &props.lin.verdict {
+    let (lin_class, mut lin_text) = match &props.lin.verdict {
         None => ("ok", "no client operations yet".to_string()),
         Some(Verdict::Linearizable) => {
             ("ok", format!("linearizable ({} operations)", props.lin.ops))
@@ -98,6 +100,12 @@ pub fn checkers(props: &CheckersProps) -> Html {
             ),
         ),
     };
+    if props.lin.too_long {
+        lin_text = format!(
+            "{lin_text}; no longer checked live past {} operations",
+            props.lin.ops
+        );
+    }
     let all_ok = violations.is_empty() && lin_class != "bad";
     let jump = first.map(|at| {
         let on_jump = props.on_jump.clone();
