@@ -25,6 +25,12 @@ pub struct ElectionArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub jobs: Option<u32>,
+    /// One-way message delays, uniform in MIN-MAX ms (the paper's ~15 ms broadcast: 5-10).
+    #[arg(long, value_name = "MIN-MAX", default_value = "5-10")]
+    pub delay_ms: String,
+    /// Only the rows with these election timeouts (MIN-MAX ms), e.g. --only 12-24.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub only: Vec<String>,
     /// Print the table as Markdown.
     #[arg(long)]
     pub markdown: bool,
@@ -38,6 +44,12 @@ pub fn run(args: ElectionArgs) -> CommandResult {
     if !(3..=9).contains(&args.servers) {
         return Err("--servers must be 3 to 9".into());
     }
+    let (delay_min_ms, delay_max_ms) = range(&args.delay_ms)?;
+    let only: Vec<(u64, u64)> = args
+        .only
+        .iter()
+        .map(|r| range(r))
+        .collect::<Result<_, _>>()?;
     let rows: Vec<Election> = [false, true]
         .into_iter()
         .flat_map(|pre_vote| {
@@ -48,8 +60,11 @@ pub fn run(args: ElectionArgs) -> CommandResult {
                 pre_vote,
                 trials: args.trials.unwrap_or(trials),
                 seed: args.seed,
+                delay_min_ms,
+                delay_max_ms,
             })
         })
+        .filter(|row| only.is_empty() || only.contains(&(row.timeout_min_ms, row.timeout_max_ms)))
         .collect();
     let results = run_rows(&rows, args.jobs)?;
     print!("{}", table(&results, args.markdown));
@@ -58,6 +73,23 @@ pub fn run(args: ElectionArgs) -> CommandResult {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Parses `MIN-MAX` (ms).
+fn range(text: &str) -> Result<(u64, u64), String> {
+    let parse = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("{text:?}: {e}"))
+    };
+    let (min, max) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?}: expected MIN-MAX"))?;
+    let (min, max) = (parse(min)?, parse(max)?);
+    if min > max || max > 10_000 {
+        return Err(format!("{text:?}: need MIN <= MAX <= 10000"));
+    }
+    Ok((min, max))
 }
 
 fn run_rows(rows: &[Election], jobs: Option<u32>) -> Result<Vec<ElectionResult>, String> {
@@ -141,10 +173,10 @@ fn table(results: &[ElectionResult], markdown: bool) -> String {
 }
 
 /// Panel geometry, in SVG user units.
-const WIDTH: f64 = 760.0;
+const WIDTH: f64 = 900.0;
 const PANEL_HEIGHT: f64 = 300.0;
 const MARGIN_LEFT: f64 = 60.0;
-const MARGIN_RIGHT: f64 = 170.0;
+const MARGIN_RIGHT: f64 = 215.0;
 const MARGIN_TOP: f64 = 40.0;
 const MARGIN_BOTTOM: f64 = 50.0;
 const COLOURS: [&str; 6] = [
@@ -198,7 +230,7 @@ fn svg(results: &[ElectionResult]) -> String {
         min: 100.0,
         max: 20_000.0,
     };
-    let bottom = Axis::Linear { max: 500.0 };
+    let bottom = Axis::Linear { max: 1_000.0 };
     panel(
         &mut out,
         0.0,

@@ -58,7 +58,14 @@ pub struct Election {
     pub pre_vote: bool,
     pub trials: u32,
     pub seed: u64,
+    /// One-way message delays are uniform in `[delay_min_ms, delay_max_ms]` (the paper's
+    /// broadcast time of about 15 ms: 5 to 10 ms).
+    pub delay_min_ms: Millis,
+    pub delay_max_ms: Millis,
 }
+
+/// The paper's one-way delays: 5 to 10 ms, a broadcast round trip of about 15 ms.
+pub const PAPER_DELAY_MS: (Millis, Millis) = (5, 10);
 
 /// The measured times of one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,9 +87,9 @@ impl Election {
         options.raft.check_quorum = self.pre_vote;
         options.raft.snapshot_entries = 1_000_000;
         options.network = NetworkOptions {
-            latency_min_ms: 5,
-            latency_max_ms: 5,
-            jitter_ms: 5,
+            latency_min_ms: self.delay_min_ms,
+            latency_max_ms: self.delay_min_ms,
+            jitter_ms: self.delay_max_ms.saturating_sub(self.delay_min_ms),
             loss_permille: 0,
             duplicate_permille: 0,
             client_latency_ms: 1,
@@ -253,6 +260,8 @@ mod tests {
             pre_vote: false,
             trials: 20,
             seed: 1,
+            delay_min_ms: PAPER_DELAY_MS.0,
+            delay_max_ms: PAPER_DELAY_MS.1,
         };
         let result = row.run().expect("runs");
         assert_eq!(result.over_limit, 0);
@@ -272,6 +281,8 @@ mod tests {
             pre_vote: true,
             trials: 1,
             seed: 2,
+            delay_min_ms: PAPER_DELAY_MS.0,
+            delay_max_ms: PAPER_DELAY_MS.1,
         };
         let (sim, _) = row.setup(0).expect("sets up");
         let last = |id: u64| {
