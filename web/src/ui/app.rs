@@ -10,7 +10,7 @@
 use super::browser;
 use super::checkers::{Checkers, LinState};
 use super::client::ClientBox;
-use super::controls::{Transport, SPEEDS};
+use super::controls::{Mark, Transport, SPEEDS};
 use super::help::Help;
 use super::history::History;
 use super::inspector::Inspector;
@@ -271,8 +271,17 @@ impl App {
         if speed.is_infinite() {
             let start = browser::now_ms();
             let mut left = || browser::now_ms() - start < MAX_SPEED_BUDGET_MS;
-            let reached = self.session.borrow_mut().run_for(Millis::MAX, &mut left);
+            // Even at full speed, a narrated scenario stops at its next step.
+            let stop = self.narration.as_ref().and_then(|n| n.next_stop());
+            let limit = stop.unwrap_or(Millis::MAX);
+            let reached = self.session.borrow_mut().run_for(limit, &mut left);
             self.display_ms = reached as f64;
+            if let Some(stop) = stop.filter(|&s| reached >= s) {
+                self.playing = false;
+                if let Some(n) = &mut self.narration {
+                    n.reached(stop);
+                }
+            }
         } else {
             let mut target = self.display_ms + dt * speed;
             // A narrated scenario stops at its next step.
@@ -588,6 +597,22 @@ impl Component for App {
         let events = session.sim().stats().events;
         let finished = session.finished();
         let auto = session.is_auto();
+        // The tape's actions and the first violations, marked on the scrubber.
+        let mut marks: Vec<Mark> = session
+            .run()
+            .tape
+            .iter()
+            .map(|a| Mark {
+                at_ms: a.at_ms,
+                violation: false,
+                title: crate::model::replay::encode_action(a),
+            })
+            .collect();
+        marks.extend(session.sim().violations().iter().take(8).map(|v| Mark {
+            at_ms: v.at_ms,
+            violation: true,
+            title: v.to_string(),
+        }));
         drop(session);
         let copied = self
             .copied_at
@@ -609,7 +634,8 @@ impl Component for App {
                         on_toggle={cb.toggle.clone()}
                         on_step={cb.step.clone()}
                         on_speed={cb.speed.clone()}
-                        on_seek={on_seek.clone()} />
+                        on_seek={on_seek.clone()}
+                        marks={marks} />
                     <div class="topbar-actions">
                         <button id="copy-link" class="btn" onclick={link.callback(|_| Msg::CopyLink)}
                             title="Copy a link that replays this run exactly (L)">

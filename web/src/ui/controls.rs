@@ -33,6 +33,16 @@ pub struct TransportProps {
     pub on_step: Callback<()>,
     pub on_speed: Callback<usize>,
     pub on_seek: Callback<Millis>,
+    /// Moments to mark on the scrubber: taped actions and violations.
+    pub marks: Vec<Mark>,
+}
+
+/// A moment marked on the scrubber.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub at_ms: Millis,
+    pub violation: bool,
+    pub title: String,
 }
 
 #[function_component(Transport)]
@@ -68,10 +78,19 @@ pub fn transport(props: &TransportProps) -> Html {
                 <span id="speed-label" class="speed-label">{ SPEEDS[props.speed.min(SPEEDS.len() - 1)].1 }</span>
             </label>
             <span id="clock" class="clock" title="Virtual time">{ fmt_ms(props.now) }</span>
-            <input id="scrubber" class={classes!("scrubber", behind.then_some("behind"))} type="range" min="0"
-                max={max.to_string()} value={props.now.to_string()} onchange={on_seek}
-                title="Drag to move through the run (it is simulated again from the start); acting in the past forks it"
-                aria-label="Time" />
+            <div class="scrub-wrap">
+                <input id="scrubber" class={classes!("scrubber", behind.then_some("behind"))} type="range" min="0"
+                    max={max.to_string()} value={props.now.to_string()} onchange={on_seek}
+                    title="Drag to move through the run (it is simulated again from the start); acting in the past forks it"
+                    aria-label="Time" />
+                <div class="marks" aria-hidden="true">
+                    { for props.marks.iter().map(|m| {
+                        let left = 100.0 * m.at_ms as f64 / max as f64;
+                        html! { <i class={classes!("mark", m.violation.then_some("violation"))}
+                            style={format!("left:{left:.2}%")} title={m.title.clone()}></i> }
+                    }) }
+                </div>
+            </div>
         </div>
     }
 }
