@@ -15,7 +15,9 @@ use super::help::Help;
 use super::history::History;
 use super::inspector::Inspector;
 use super::kv::KvView;
+use super::legend::Legend;
 use super::log_grid::LogGrid;
+use super::logo::Logo;
 use super::network::NetworkPanel;
 use super::ring::Ring;
 use super::scenarios::{Narration, ScenarioPanel};
@@ -708,49 +710,5 @@ impl Component for App {
                 }
             </div>
         }
-    }
-}
-
-/// A small ring of five nodes, one of them leading: the page's mark.
-#[function_component(Logo)]
-fn logo() -> Html {
-    let dots: Html = (0..5)
-        .map(|i| {
-            let (x, y) = ring_point(i);
-            let class = if i == 0 { "logo-dot lead" } else { "logo-dot" };
-            html! { <circle class={class} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="3.2" /> }
-        })
-        .collect();
-    html! {
-        <svg class="logo" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
-            <circle class="logo-ring" cx="12" cy="12" r="8" />
-            { dots }
-        </svg>
-    }
-}
-
-fn ring_point(i: u32) -> (f64, f64) {
-    let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * f64::from(i) / 5.0;
-    (12.0 + 8.0 * angle.cos(), 12.0 + 8.0 * angle.sin())
-}
-
-/// What the colours and marks in the ring mean.
-#[function_component(Legend)]
-fn legend() -> Html {
-    html! {
-        <div class="legend">
-            <span><i class="dot leader"></i>{ "leader" }</span>
-            <span><i class="dot candidate"></i>{ "candidate" }</span>
-            <span><i class="dot pre-candidate"></i>{ "pre-candidate" }</span>
-            <span><i class="dot follower"></i>{ "follower" }</span>
-            <span><i class="dot crashed"></i>{ "crashed" }</span>
-            <span class="sep"></span>
-            <span><i class="dot m-append"></i>{ "append" }</span>
-            <span><i class="dot m-heartbeat"></i>{ "heartbeat" }</span>
-            <span><i class="dot m-vote"></i>{ "vote" }</span>
-            <span><i class="dot m-prevote"></i>{ "pre-vote" }</span>
-            <span><i class="dot m-snapshot"></i>{ "snapshot" }</span>
-            <span><i class="ring-mark"></i>{ "hollow: reply · arc: election timer" }</span>
-        </div>
     }
 }
