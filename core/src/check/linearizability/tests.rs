@@ -206,13 +206,11 @@ fn a_corrupted_read_is_caught() {
     }
 }
 
-/// The bound: 10,000 operations over 100 keys in under a second (the test profile
-/// is optimized, opt-level 1).
+/// A history of the size (10,000 operations over 100 keys) checks as linearizable.
+/// How long it takes is a measurement, not a test: it is reported in docs/simulator.md
+/// (a wall-clock bound here would be flaky on a loaded machine and keeps a clock out of core).
 #[test]
-fn ten_thousand_operations_check_in_under_a_second() {
+fn ten_thousand_operations_over_a_hundred_keys_check() {
     let history = random_history(7, 10_000, 100, 10);
-    let started = std::time::Instant::now();
     assert_eq!(check(&history), Verdict::Linearizable);
-    let elapsed = started.elapsed();
-    assert!(elapsed.as_millis() < 1_000, "took {elapsed:?}");
 }
