@@ -16,4 +16,6 @@
 //! received), with no extra traffic on the Raft links, and a crashed node simply goes quiet,
 //! which is exactly what the page should show.
 
+pub mod peer;
 pub mod protocol;
+pub mod view;

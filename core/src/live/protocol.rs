@@ -86,28 +86,54 @@ pub enum KvOutcome {
 #[serde(rename_all = "snake_case")]
 pub enum AdminAction {
     /// `node` drops every message to and from each of `peers` (replacing its previous set).
-    Cut { node: NodeId, peers: Vec<NodeId> },
+    Cut {
+        node: NodeId,
+        peers: Vec<NodeId>,
+    },
     /// `node` drops every message to and from every other member.
-    Isolate { node: NodeId },
+    Isolate {
+        node: NodeId,
+    },
     /// `node` stops dropping messages.
-    Heal { node: NodeId },
+    Heal {
+        node: NodeId,
+    },
     /// Stop the process (SIGSTOP) until `resume`.
-    Pause { node: NodeId },
-    Resume { node: NodeId },
+    Pause {
+        node: NodeId,
+    },
+    Resume {
+        node: NodeId,
+    },
     /// Kill the process (SIGKILL): what was not fsynced is lost, as in a power cut.
-    Crash { node: NodeId },
+    Crash {
+        node: NodeId,
+    },
     /// Start a crashed node again from its data folder.
-    Restart { node: NodeId },
+    Restart {
+        node: NodeId,
+    },
     /// Ask the leader to hand leadership to `to`.
-    Transfer { to: NodeId },
+    Transfer {
+        to: NodeId,
+    },
     /// Take a snapshot on `node` now (and compact its log).
-    Snapshot { node: NodeId },
+    Snapshot {
+        node: NodeId,
+    },
     /// Add a learner that listens for peers at `address`.
-    AddLearner { id: NodeId, address: String },
+    AddLearner {
+        id: NodeId,
+        address: String,
+    },
     /// Make a caught-up learner a voter.
-    Promote { id: NodeId },
+    Promote {
+        id: NodeId,
+    },
     /// Remove a member (voter or learner).
-    Remove { id: NodeId },
+    Remove {
+        id: NodeId,
+    },
 }
 
 /// What a node sends to a page.
@@ -128,9 +154,13 @@ pub enum NodeMessage {
     },
     /// The node's state now; sent on connect, on every change of role, term, leader or
     /// membership, and at least every few hundred milliseconds.
-    Status { status: NodeStatusView },
+    Status {
+        status: NodeStatusView,
+    },
     /// Something happened on the node.
-    Event { event: LiveEvent },
+    Event {
+        event: LiveEvent,
+    },
     /// Summaries of Raft messages this node sent or received since the last batch.
     Messages {
         messages: Vec<MessageSummary>,
@@ -138,20 +168,42 @@ pub enum NodeMessage {
         omitted: u32,
     },
     /// This socket fell behind and missed `missed` events or statuses.
-    Lagged { missed: u64 },
-    KvReply { id: u64, outcome: KvOutcome },
+    Lagged {
+        missed: u64,
+    },
+    KvReply {
+        id: u64,
+        outcome: KvOutcome,
+    },
     /// The RESP reply rendered as redis-cli shows it.
-    CommandReply { id: u64, reply: String },
-    AdminReply { id: u64, result: AdminResult },
+    CommandReply {
+        id: u64,
+        reply: String,
+    },
+    AdminReply {
+        id: u64,
+        result: AdminResult,
+    },
     /// The page's peer was added as a learner with id `peer`; Raft messages for it follow as
     /// [`NodeMessage::Raft`].
-    PeerJoined { id: u64, peer: NodeId },
+    PeerJoined {
+        id: u64,
+        peer: NodeId,
+    },
     /// The page's peer is no longer a member (after `peer_leave`, or removed by an admin).
-    PeerLeft { peer: NodeId, reason: String },
+    PeerLeft {
+        peer: NodeId,
+        reason: String,
+    },
     /// A Raft message for the page's peer.
-    Raft { envelope: Envelope },
+    Raft {
+        envelope: Envelope,
+    },
     /// A request that could not be understood or carried out (`id` when it had one).
-    Error { id: Option<u64>, message: String },
+    Error {
+        id: Option<u64>,
+        message: String,
+    },
 }
 
 /// An admin action's result: `Ok` with a short description, or the reason it was refused.
@@ -232,18 +284,42 @@ pub struct LiveEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LiveEventKind {
-    Role { role: RoleKind, term: Term },
-    Leader { leader: Option<NodeId>, term: Term },
+    Role {
+        role: RoleKind,
+        term: Term,
+    },
+    Leader {
+        leader: Option<NodeId>,
+        term: Term,
+    },
     /// Entries `from..=to` were appended to the log (and fsynced).
-    Appended { from: Index, to: Index, term: Term },
-    Committed { index: Index },
-    SnapshotTaken { index: Index },
-    SnapshotInstalled { index: Index, term: Term },
-    Membership { members: Vec<MemberAddress> },
+    Appended {
+        from: Index,
+        to: Index,
+        term: Term,
+    },
+    Committed {
+        index: Index,
+    },
+    SnapshotTaken {
+        index: Index,
+    },
+    SnapshotInstalled {
+        index: Index,
+        term: Term,
+    },
+    Membership {
+        members: Vec<MemberAddress>,
+    },
     /// A fault was set or cleared on this node (`cut` is the new set of cut peers).
-    Cut { peers: Vec<NodeId> },
+    Cut {
+        peers: Vec<NodeId>,
+    },
     /// A page's peer joined or left through this node.
-    BrowserPeer { peer: NodeId, joined: bool },
+    BrowserPeer {
+        peer: NodeId,
+        joined: bool,
+    },
 }
 
 /// One Raft message as the page animates it.
@@ -304,7 +380,13 @@ mod tests {
 
     #[test]
     fn unknown_types_are_errors_not_panics() {
-        for text in ["{}", r#"{"type":"nope"}"#, "[1,2]", "\"x\"", r#"{"type":"kv"}"#] {
+        for text in [
+            "{}",
+            r#"{"type":"nope"}"#,
+            "[1,2]",
+            "\"x\"",
+            r#"{"type":"kv"}"#,
+        ] {
             assert!(serde_json::from_str::<PageMessage>(text).is_err(), "{text}");
         }
     }
