@@ -48,6 +48,7 @@ impl EventLoop {
             let now = self.now();
             self.replica.advance(now, ready.id);
             self.observe_events(&ready);
+            self.live_ready(&ready);
         }
         self.publish_status(false);
         Ok(())
@@ -143,11 +144,6 @@ impl EventLoop {
                     tracing::info!(node = %self.me, %index, "took a snapshot, compacted the log");
                 }
                 Event::Committed { .. } | Event::ReadDropped { .. } => {}
-            }
-            // Commits are many and already visible in the status; streaming each one would
-            // cost a JSON encoding per client write.
-            if !matches!(event, Event::Committed { .. }) {
-                self.gateway.event(event);
             }
         }
         self.metrics.term.store(

@@ -66,6 +66,7 @@ mod tests {
             &PeerMessage::Hello {
                 from: NodeId(2),
                 address: "a".into(),
+                http: Some("127.0.0.1:8080".into()),
             },
             &mut wire,
         );
@@ -82,7 +83,8 @@ mod tests {
             first,
             PeerMessage::Hello {
                 from: NodeId(2),
-                address: "a".into()
+                address: "a".into(),
+                http: Some("127.0.0.1:8080".into())
             }
         );
         let (second, rest) = decode(&wire[used..]).unwrap().unwrap();
