@@ -379,6 +379,60 @@ mod tests {
     }
 
     #[test]
+    fn maps_keyed_by_node_id_survive_the_tagged_enums() {
+        // JSON writes map keys as strings; serde reads an internally tagged enum through a
+        // buffer, so this only works because `NodeId` also reads its decimal text.
+        use crate::raft::{Member, MemberRole, Membership, Message, SnapshotMeta};
+        let mut members = BTreeMap::new();
+        members.insert(
+            NodeId(2),
+            Member {
+                role: MemberRole::Voter,
+                address: "127.0.0.1:7002".into(),
+            },
+        );
+        let message = NodeMessage::Raft {
+            envelope: Envelope {
+                from: NodeId(1),
+                to: NodeId(4),
+                term: Term(3),
+                message: Message::InstallSnapshot {
+                    meta: SnapshotMeta {
+                        index: Index(9),
+                        term: Term(3),
+                        membership: Membership { members },
+                    },
+                    offset: 0,
+                    data: vec![1, 2],
+                    done: true,
+                },
+            },
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        assert!(text.contains(r#""members":{"2":"#), "{text}");
+        assert_eq!(serde_json::from_str::<NodeMessage>(&text).unwrap(), message);
+        let mut progress = BTreeMap::new();
+        progress.insert(
+            NodeId(3),
+            PeerProgressView {
+                match_index: Index(5),
+                next_index: Index(6),
+                state: "replicate".into(),
+                connected: true,
+            },
+        );
+        let text =
+            r#"{"type":"raft","envelope":{"from":"1","to":4,"term":1,"message":"TimeoutNow"}}"#;
+        assert!(serde_json::from_str::<PageMessage>(text).is_ok());
+        for bad in [r#""x""#, "-1", "1.5", "null"] {
+            assert!(serde_json::from_str::<NodeId>(bad).is_err(), "{bad}");
+        }
+        let bytes = postcard::to_allocvec(&progress).unwrap();
+        let back: BTreeMap<NodeId, PeerProgressView> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, progress);
+    }
+
+    #[test]
     fn unknown_types_are_errors_not_panics() {
         for text in [
             "{}",
