@@ -428,7 +428,9 @@ impl EventLoop {
             .live
             .status_at
             .is_none_or(|at| now >= at + LIVE_STATUS_INTERVAL_MS);
-        let changed = self.live.status_key.as_ref() != Some(&key) && self.gateway.has_pages();
+        // Shape changes are rare, so they are published even with no page connected: the
+        // next page's welcome then lists the members as they are.
+        let changed = self.live.status_key.as_ref() != Some(&key);
         if !(due || changed) {
             return;
         }
