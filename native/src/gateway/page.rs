@@ -308,7 +308,7 @@ impl Session {
                         None,
                         format!(
                             "raft message from {} refused: this page's peer is {}",
-                            envelope.from, peer.id
+                            envelope.from.0, peer.id.0
                         ),
                     )],
                     false,
@@ -584,10 +584,11 @@ async fn admin(shared: &Shared, action: AdminAction) -> AdminResult {
         let Some(address) = &shared.supervisor else {
             return AdminResult::Refused {
                 message: format!(
-                    "cannot {} node {node}: node {} was not started by `flotilla cluster`, so \
+                    "cannot {} node {}: node {} was not started by `flotilla cluster`, so \
                      no supervisor can stop or start processes",
                     verb.name(),
-                    shared.node
+                    node.0,
+                    shared.node.0
                 ),
             };
         };

@@ -381,7 +381,8 @@ impl EventLoop {
             if let Some((reply, node, _)) = self.live.admin_waiting.remove(&id) {
                 let _ = reply.send(AdminResult::Refused {
                     message: format!(
-                        "node {node} did not answer within {} s; the action may or may not have been applied",
+                        "node {} did not answer within {} s; the action may or may not have been applied",
+                        node.0,
                         ADMIN_PASS_TIMEOUT_MS / 1000
                     ),
                 });
@@ -592,13 +593,13 @@ impl EventLoop {
         if self.live.hosted.len() >= BROWSER_PEERS_MAX {
             return Err(format!(
                 "node {} already relays {BROWSER_PEERS_MAX} browser peers",
-                self.me
+                self.me.0
             ));
         }
         if !self.replica.node().membership().contains(self.me) {
             return Err(format!(
                 "node {} is not a member yet; connect to another node",
-                self.me
+                self.me.0
             ));
         }
         let highest = self
@@ -648,14 +649,15 @@ impl EventLoop {
         }
         let AdminReplyTo::Gateway(reply) = reply_to else {
             let result = AdminResult::Refused {
-                message: format!("node {} is not node {target}", self.me),
+                message: format!("node {} is not node {}", self.me.0, target.0),
             };
             return self.admin_answer(reply_to, result);
         };
         if self.live.relayed_here.contains(&target) || !self.peers.contains_key(&target) {
             let _ = reply.send(AdminResult::Refused {
                 message: format!(
-                    "node {target} is not a native member this node can reach (browser peers have no transport of their own to cut)"
+                    "node {} is not a native member this node can reach (browser peers have no transport of their own to cut)",
+                    target.0
                 ),
             });
             return;
@@ -674,7 +676,7 @@ impl EventLoop {
                 .insert(id, (reply, target, deadline));
         } else {
             let _ = reply.send(AdminResult::Refused {
-                message: format!("node {target} is unreachable from node {}", self.me),
+                message: format!("node {} is unreachable from node {}", target.0, self.me.0),
             });
         }
     }
@@ -725,7 +727,7 @@ impl EventLoop {
                     reply => AdminResult::Ok {
                         message: format!(
                             "node {}: {}",
-                            self.me,
+                            self.me.0,
                             crate::gateway::ws::render_reply(&reply)
                         ),
                     },
@@ -741,9 +743,14 @@ impl EventLoop {
         self.blocked = cut.clone();
         let peers: Vec<NodeId> = cut.into_iter().collect();
         let message = if peers.is_empty() {
-            format!("node {} healed: no traffic is dropped", self.me)
+            format!("node {} healed: no traffic is dropped", self.me.0)
         } else {
-            format!("node {} drops all traffic with {peers:?}", self.me)
+            let ids: Vec<String> = peers.iter().map(|p| p.0.to_string()).collect();
+            format!(
+                "node {} drops all traffic with {}",
+                self.me.0,
+                ids.join(", ")
+            )
         };
         let what = LiveEventKind::Cut { peers };
         self.gateway.event_frame(event_frame(self.me, what));
