@@ -610,10 +610,8 @@ fn drive_peer(
             .next_deadline()
             .saturating_sub(peer_clock(start))
             .clamp(1, 20);
-        if let Some(message) = page.recv(Duration::from_millis(wait)) {
-            if let NodeMessage::Raft { envelope } = message {
-                peer.receive(envelope, peer_clock(start)).expect("receive");
-            }
+        if let Some(NodeMessage::Raft { envelope }) = page.recv(Duration::from_millis(wait)) {
+            peer.receive(envelope, peer_clock(start)).expect("receive");
         }
     }
     false
@@ -833,4 +831,118 @@ fn a_page_that_never_reads_is_dropped_and_memory_stays_bounded() {
     // Other pages are still served.
     let mut page = Page::connect(cluster.node(1).http, "");
     welcome(&mut page);
+}
+
+/// Numbers for docs/protocol.md (run with `--ignored --nocapture`): what a subscribed page
+/// receives under a write load, and how long a write takes to reach a browser peer.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn measure_page_rates_and_relay_latency() {
+    let cluster = Cluster::start("live-measure", 3, &[]);
+    let leader = cluster.wait_for_leader(STARTUP);
+    let mut page = Page::connect(cluster.node(leader).http, "?token=test-token");
+    welcome(&mut page);
+    page.send(&PageMessage::Subscribe { messages: true });
+    let port = cluster.node(leader).resp;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut client = common::Client::connect(port).expect("client");
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = client.call(&["SET", &format!("w{w}-{}", n % 100), "value"]);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let (mut frames, mut bytes, mut events, mut summaries, mut omitted, mut statuses) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let window = Duration::from_secs(5);
+    let started = Instant::now();
+    while started.elapsed() < window {
+        page.ws
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        if let Ok(Message::Text(text)) = page.ws.read() {
+            frames += 1;
+            bytes += text.len() as u64;
+            match serde_json::from_str::<NodeMessage>(text.as_str()).expect("decode") {
+                NodeMessage::Event { .. } => events += 1,
+                NodeMessage::Status { .. } => statuses += 1,
+                NodeMessage::Messages {
+                    messages,
+                    omitted: o,
+                } => {
+                    summaries += messages.len() as u64;
+                    omitted += u64::from(o);
+                }
+                _ => {}
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes: u64 = writers.into_iter().map(|w| w.join().expect("writer")).sum();
+    let secs = window.as_secs_f64();
+    eprintln!(
+        "page on the leader under {:.0} writes/s: {:.0} frames/s, {:.0} KiB/s, {:.0} events/s, {:.1} statuses/s, {:.0} summaries/s ({:.0}/s omitted)",
+        writes as f64 / secs,
+        frames as f64 / secs,
+        bytes as f64 / secs / 1024.0,
+        events as f64 / secs,
+        statuses as f64 / secs,
+        summaries as f64 / secs,
+        omitted as f64 / secs
+    );
+    drop(page);
+    // Relay latency: a write acknowledged by the leader, until a browser peer applied it.
+    let relay = (1..=3).find(|&id| id != leader).expect("a follower");
+    let mut page = Page::connect(cluster.node(relay).http, "?token=test-token");
+    welcome(&mut page);
+    page.send(&PageMessage::PeerJoin { id: 1 });
+    let NodeMessage::PeerJoined { peer: id, .. } = page.wait_for(RETRY, "peer_joined", |m| {
+        matches!(m, NodeMessage::PeerJoined { .. })
+    }) else {
+        unreachable!()
+    };
+    let start = Instant::now();
+    let timing = PeerTiming {
+        election_timeout_min_ms: 300,
+        election_timeout_max_ms: 600,
+        heartbeat_interval_ms: 75,
+    };
+    let mut peer = HostedPeer::new(id, 7, timing, 0).expect("peer");
+    let target: u64 = info_field(&cluster, leader, "commit_index")
+        .parse()
+        .expect("commit");
+    let began = Instant::now();
+    assert!(drive_peer(&mut page, &mut peer, start, RETRY, |p| {
+        p.replica().kv().applied().0 >= target
+    }));
+    eprintln!(
+        "browser peer caught up {target} entries (snapshot and log) in {:?}",
+        began.elapsed()
+    );
+    let mut samples = Vec::new();
+    let mut client = cluster.node(leader).client().expect("client");
+    for i in 0..50 {
+        let key = format!("probe{i}");
+        let sent = Instant::now();
+        client.call(&["SET", &key, "x"]).expect("set");
+        let acked = sent.elapsed();
+        assert!(drive_peer(&mut page, &mut peer, start, RETRY, |p| {
+            p.replica().kv().get(key.as_bytes()).is_some()
+        }));
+        samples.push((acked, sent.elapsed()));
+    }
+    samples.sort_by_key(|s| s.1);
+    let (acked, applied) = samples[samples.len() / 2];
+    let p90 = samples[samples.len() * 9 / 10].1;
+    eprintln!(
+        "write acknowledged in {acked:?}, applied by the browser peer in {applied:?} (median), p90 {p90:?}"
+    );
 }
