@@ -398,6 +398,19 @@ impl EventLoop {
     /// page closed or left, or this node restarted). Refusals (no leader, another change in
     /// progress) are retried at the next sweep.
     fn sweep_orphans(&mut self) {
+        // A page whose session ended without telling the loop (it closed while its join was
+        // still being proposed) left a queue nobody reads.
+        let abandoned: Vec<NodeId> = self
+            .live
+            .hosted
+            .iter()
+            .filter(|(_, h)| h.outbox.tx.is_closed())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in abandoned {
+            tracing::info!(peer = %id, "a browser peer's page is gone");
+            self.live.hosted.remove(&id);
+        }
         let orphans: Vec<NodeId> = self
             .live
             .relayed_here
