@@ -946,3 +946,69 @@ fn measure_page_rates_and_relay_latency() {
         "write acknowledged in {acked:?}, applied by the browser peer in {applied:?} (median), p90 {p90:?}"
     );
 }
+
+#[test]
+fn a_browser_peer_relayed_by_the_leader_catches_up_and_leaves_on_request() {
+    let cluster = Cluster::start("live-peer-leader", 3, &[]);
+    let leader = cluster.wait_for_leader(STARTUP);
+    for i in 0..20 {
+        let key = format!("k{i}");
+        cluster.call_retrying(leader, &["SET", &key, "value"], RETRY);
+    }
+    let mut page = Page::connect(cluster.node(leader).http, "");
+    welcome(&mut page);
+    page.send(&PageMessage::Auth {
+        token: "test-token".into(),
+    });
+    page.wait_for(RETRY, "welcome", |m| {
+        matches!(m, NodeMessage::Welcome { authed: true, .. })
+    });
+    page.send(&PageMessage::PeerJoin { id: 1 });
+    let joined = page.wait_for(RETRY, "peer_joined", |m| {
+        matches!(
+            m,
+            NodeMessage::PeerJoined { .. } | NodeMessage::Error { .. }
+        )
+    });
+    let NodeMessage::PeerJoined { peer: id, .. } = joined else {
+        panic!("{joined:?}")
+    };
+    let start = Instant::now();
+    let timing = PeerTiming {
+        election_timeout_min_ms: 300,
+        election_timeout_max_ms: 600,
+        heartbeat_interval_ms: 75,
+    };
+    let mut peer = HostedPeer::new(id, 11, timing, 0).expect("peer");
+    let target: u64 = info_field(&cluster, leader, "commit_index")
+        .parse()
+        .expect("commit");
+    assert!(drive_peer(&mut page, &mut peer, start, RETRY, |p| {
+        p.replica().kv().applied().0 >= target
+    }));
+    assert_eq!(peer.replica().kv().len(), 20);
+    assert!(info_field(&cluster, leader, "learners").contains(&id.0.to_string()));
+    // A second join on the same page is refused.
+    page.send(&PageMessage::PeerJoin { id: 2 });
+    // Leave on request: the page is told once the removal is in the log.
+    page.send(&PageMessage::PeerLeave { id: 3 });
+    let mut saw_refusal = false;
+    let mut left = None;
+    let deadline = Instant::now() + RETRY;
+    while left.is_none() && Instant::now() < deadline {
+        match page.recv(Duration::from_millis(50)) {
+            Some(NodeMessage::Error { id: Some(2), .. }) => saw_refusal = true,
+            Some(NodeMessage::PeerLeft { peer, reason }) => left = Some((peer, reason)),
+            _ => {}
+        }
+    }
+    assert!(saw_refusal, "a second peer_join should be refused");
+    let (peer_left, reason) = left.expect("peer_left");
+    assert_eq!(peer_left, id);
+    assert!(reason.contains("left"), "{reason}");
+    assert!(!info_field(&cluster, leader, "learners").contains(&id.0.to_string()));
+    assert_eq!(
+        cluster.call_retrying(leader, &["SET", "after", "leave"], RETRY),
+        Resp::Simple("OK".into())
+    );
+}
