@@ -435,7 +435,12 @@ impl EventLoop {
             term: node.term(),
             leader: node.leader(),
             members: node.membership().members.len(),
-            voters: node.membership().voters().len(),
+            voters: node
+                .membership()
+                .members
+                .values()
+                .filter(|m| m.role == flotilla_core::raft::MemberRole::Voter)
+                .count(),
             cut: self.blocked.len(),
         };
         let due = self
