@@ -743,6 +743,18 @@ fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_ha
         info_field(&cluster, leader, "voters").contains('4') || Instant::now() > deadline
     });
     assert!(info_field(&cluster, leader, "voters").contains('4'));
+    // A browser peer never leads: a transfer to it is refused.
+    let refused = admin_while_driving(
+        &mut page,
+        &mut peer,
+        start,
+        50,
+        AdminAction::Transfer { to: id },
+    );
+    assert!(
+        matches!(&refused, AdminResult::Refused { message } if message.contains("never leads")),
+        "{refused:?}"
+    );
     cluster.call_retrying(leader, &["SET", "with", "browser voter"], RETRY);
     // Closing the socket removes it; the cluster keeps serving.
     drop(page);

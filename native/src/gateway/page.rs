@@ -602,6 +602,21 @@ async fn admin(shared: &Shared, action: AdminAction) -> AdminResult {
         AdminAction::Resume { node } => supervised(Verb::Resume, node).await,
         AdminAction::Crash { node } => supervised(Verb::Crash, node).await,
         AdminAction::Restart { node } => supervised(Verb::Restart, node).await,
+        AdminAction::Transfer { to }
+            if shared
+                .live
+                .borrow()
+                .members
+                .iter()
+                .any(|m| m.id == to && m.relayed_by.is_some()) =>
+        {
+            AdminResult::Refused {
+                message: format!(
+                    "node {} is a browser peer, which never leads (docs/protocol.md)",
+                    to.0
+                ),
+            }
+        }
         action => {
             if let Some(args) = ws::admin_args(&action) {
                 return match tokio::time::timeout(REQUEST_TIMEOUT, shared.run_command(args, true))

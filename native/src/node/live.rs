@@ -519,7 +519,10 @@ impl EventLoop {
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
             return Some(false);
         };
-        let sent = !self.blocked.contains(&to)
+        // A browser peer never leads (see `live_request`): a transfer to it is not begun.
+        let never = matches!(envelope.message, Message::TimeoutNow);
+        let sent = !never
+            && !self.blocked.contains(&to)
             && self.live.hosted.get(&to).is_some_and(|hosted| {
                 !hosted.leaving
                     && hosted
@@ -587,6 +590,17 @@ impl EventLoop {
                     .get(&from)
                     .is_none_or(|h| h.page != page || h.leaving)
                 {
+                    return;
+                }
+                // A browser peer never leads: it serves no clients, and a throttled tab would
+                // be a poor leader. Its vote requests are not relayed, so it cannot win an
+                // election (it still votes, so a promoted peer helps elect a native node).
+                // Dropping messages is always safe in Raft.
+                if matches!(
+                    envelope.message,
+                    Message::PreVote { .. } | Message::Vote { .. }
+                ) {
+                    self.observe_message(&envelope, true, true);
                     return;
                 }
                 if envelope.to == self.me {
