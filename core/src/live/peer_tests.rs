@@ -112,7 +112,10 @@ fn envelopes_for_someone_else_are_refused_not_applied() {
     let mut peer = join(&mut leader, 0);
     leader.tick(1_000).unwrap();
     let envelopes = leader.take_outbox();
-    assert!(!envelopes.is_empty(), "the leader should be replicating to the learner");
+    assert!(
+        !envelopes.is_empty(),
+        "the leader should be replicating to the learner"
+    );
     let count = envelopes.len() as u64;
     for mut envelope in envelopes {
         envelope.to = NodeId(8);
