@@ -237,7 +237,29 @@ async function main() {
     check(shown === `n${truth.id}`, `the page shows leader ${shown}, the nodes say n${truth.id}`);
     check((await text(page, '#term')) === String(truth.term), `the page shows term ${await text(page, '#term')}, the leader says ${truth.term}`);
     console.log(`ok 1 the page connected to ${await text(page, '#reporting')} nodes in ${results.connected_ms} ms and shows leader ${shown} in term ${truth.term}, as the nodes say`);
-    await page.waitForTimeout(600);
+    // The page keeps up with three nodes streaming statuses, events and message summaries.
+    const measured = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          let frames = 0;
+          const t0 = performance.now();
+          const s0 = Number(document.querySelector('#summaries').textContent);
+          const tick = (t) => {
+            frames += 1;
+            if (t - t0 < 3_000) requestAnimationFrame(tick);
+            else
+              resolve({
+                fps: (frames * 1000) / (t - t0),
+                summaries_per_s: ((Number(document.querySelector('#summaries').textContent) - s0) * 1000) / (t - t0),
+              });
+          };
+          requestAnimationFrame(tick);
+        }),
+    );
+    results.fps = Number(measured.fps.toFixed(1));
+    results.summaries_per_s = Math.round(measured.summaries_per_s);
+    check(measured.fps >= 20, `${measured.fps.toFixed(1)} frames per second in live mode`);
+    console.log(`ok 1b ${results.fps} frames per second while the nodes stream ${results.summaries_per_s} message summaries a second`);
     await shot(page, 'connected');
 
     // 2. A put from the page, read back with redis-cli.
@@ -352,6 +374,18 @@ async function main() {
     check(!after.membership.members[peerName.slice(1)], `still a member after removal: ${JSON.stringify(after.membership.members)}`);
     console.log(`ok 5b removing the peer takes ${peerName} out of the configuration`);
     await page.close();
+
+    // Looks: a phone, in the dark theme.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    phone.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+    phone.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console error: ${message.text()}`);
+    });
+    await phone.goto(url, { waitUntil: 'load' });
+    await phone.waitForFunction(() => document.querySelector('#reporting')?.textContent === '3/3', null, { timeout: 15_000 });
+    await phone.waitForTimeout(800);
+    await shot(phone, 'phone');
+    await phone.close();
   } finally {
     results.errors = errors;
     await fs.writeFile(path.join(ARTIFACTS, 'live-results.json'), JSON.stringify(results, null, 2));

@@ -509,9 +509,14 @@ impl LiveCluster {
                 self.peer = PeerState::None;
                 self.nodes.remove(&id);
                 self.admin_note(format!(
-                    "the browser peer {} stopped: its relay's socket closed (the node removes it)",
+                    "the browser peer {} stopped: its relay's socket closed",
                     node_name(id)
                 ));
+                // A relay that is still up removes the peer itself; one that crashed cannot,
+                // and a dead member would stay in the configuration: ask another node.
+                if !self.token.is_empty() && self.any_conn().is_some() {
+                    let _ = self.admin(AdminAction::Remove { id });
+                }
             }
         }
         if let PeerState::Joining { relay, .. } = &self.peer {

@@ -31,6 +31,8 @@ use yew::prelude::*;
 
 /// How often the slower panels refresh, in ms.
 const PANEL_INTERVAL_MS: f64 = 80.0;
+/// The address the connect form suggests: node 1 of `flotilla cluster`.
+const DEFAULT_ADDRESS: &str = "127.0.0.1:8080";
 /// The timer that keeps sockets and the browser peer going, in ms.
 const TICK_MS: i32 = 20;
 
@@ -183,14 +185,12 @@ impl Component for LiveView {
             jump: Callback::noop(),
         };
         let live = LiveRef::new(LiveCluster::new(now()));
-        let address = ctx.props().start.clone().unwrap_or_else(|| {
-            let here = browser::location_host();
-            if here.is_empty() {
-                "127.0.0.1:8080".into()
-            } else {
-                here
-            }
-        });
+        // A page not served by a node suggests `flotilla cluster`'s first node.
+        let address = ctx
+            .props()
+            .start
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ADDRESS.to_string());
         if let Some(start) = &ctx.props().start {
             live.borrow_mut().connect(start, now());
         }

@@ -12,9 +12,20 @@ use flotilla_core::live::protocol::KvOp;
 use flotilla_core::types::NodeId;
 use yew::prelude::*;
 
-fn input_value(e: &Event) -> String {
-    let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-    input.value()
+/// Puts `text` in an input field (once, at mount: yew would reset a `value` attribute to
+/// what the last render said on every render, undoing what the user typed).
+fn fill(input: &NodeRef, text: &str) {
+    if let Some(i) = input.cast::<web_sys::HtmlInputElement>() {
+        i.set_value(text);
+    }
+}
+
+/// What an input field holds now.
+fn field(input: &NodeRef) -> String {
+    input
+        .cast::<web_sys::HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
 }
 
 #[derive(Properties, PartialEq)]
@@ -30,17 +41,23 @@ pub struct ConnectProps {
 /// The connect form, the token, and every socket's state.
 #[function_component(ConnectPanel)]
 pub fn connect_panel(props: &ConnectProps) -> Html {
-    let address = use_state(|| props.address.clone());
-    let token = use_state(String::new);
-    let learner_id = use_state(String::new);
-    let learner_addr = use_state(String::new);
+    // The fields are read when a form is sent, not on every change: a click that follows
+    // typing at once must see what was typed.
+    let address = use_node_ref();
+    let token = use_node_ref();
+    let learner_id = use_node_ref();
+    let learner_addr = use_node_ref();
+    {
+        let address = address.clone();
+        use_effect_with(props.address.clone(), move |text| fill(&address, text));
+    }
     let live = props.live.borrow();
     let connect = {
         let on_connect = props.on_connect.clone();
         let address = address.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            on_connect.emit((*address).clone());
+            on_connect.emit(field(&address));
         })
     };
     let use_token = {
@@ -48,7 +65,7 @@ pub fn connect_panel(props: &ConnectProps) -> Html {
         let token = token.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            on_token.emit((*token).clone());
+            on_token.emit(field(&token));
         })
     };
     let add_learner = {
@@ -56,14 +73,10 @@ pub fn connect_panel(props: &ConnectProps) -> Html {
         let (id, addr) = (learner_id.clone(), learner_addr.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if let Ok(n) = id.trim().parse::<u64>() {
-                on_add.emit((n, addr.trim().to_string()));
+            if let Ok(n) = field(&id).trim().parse::<u64>() {
+                on_add.emit((n, field(&addr).trim().to_string()));
             }
         })
-    };
-    let set = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: Event| state.set(input_value(&e)))
     };
     let now_unix = live.now_unix();
     let rows: Html = live
@@ -112,12 +125,12 @@ pub fn connect_panel(props: &ConnectProps) -> Html {
         <div class="card connect" id="connect">
             <h2>{ "Live cluster" }</h2>
             <form class="row" onsubmit={connect}>
-                <input id="live-address" class="grow" value={(*address).clone()} onchange={set(&address)}
+                <input id="live-address" class="grow" ref={address}
                     placeholder="host:port of any node's web port" aria-label="Node address" />
                 <button id="live-connect" class="btn primary small" type="submit">{ "Connect" }</button>
             </form>
             <form class="row" onsubmit={use_token}>
-                <input id="live-token" class="grow" type="password" value={(*token).clone()} onchange={set(&token)}
+                <input id="live-token" class="grow" type="password" ref={token}
                     placeholder="cluster token" aria-label="Cluster token" autocomplete="off" />
                 <button id="live-token-use" class="btn small" type="submit">{ "Use token" }</button>
             </form>
@@ -126,8 +139,8 @@ pub fn connect_panel(props: &ConnectProps) -> Html {
             <details class="add-learner">
                 <summary class="muted small">{ "Add a learner (a node you started)" }</summary>
                 <form class="row" onsubmit={add_learner}>
-                    <input id="add-learner-id" class="short" value={(*learner_id).clone()} onchange={set(&learner_id)} placeholder="id" aria-label="New node id" />
-                    <input id="add-learner-addr" class="grow" value={(*learner_addr).clone()} onchange={set(&learner_addr)} placeholder="its raft host:port" aria-label="Its Raft address" />
+                    <input id="add-learner-id" class="short" ref={learner_id} placeholder="id" aria-label="New node id" />
+                    <input id="add-learner-addr" class="grow" ref={learner_addr} placeholder="its raft host:port" aria-label="Its Raft address" />
                     <button id="add-learner" class="btn small" type="submit" disabled={!has_token}>{ "Add" }</button>
                 </form>
             </details>
@@ -284,8 +297,15 @@ pub struct LiveClientProps {
 pub fn live_client(props: &LiveClientProps) -> Html {
     let op = use_state(|| Op::Put);
     let target = use_state(|| 0u64);
-    let key = use_state(|| "x".to_string());
-    let value = use_state(|| "1".to_string());
+    let key = use_node_ref();
+    let value = use_node_ref();
+    {
+        let (key, value) = (key.clone(), value.clone());
+        use_effect_with((), move |_| {
+            fill(&key, "x");
+            fill(&value, "1");
+        });
+    }
     let live = props.live.borrow();
     let leader = ClusterModel::leader(&*live).map(|(l, _)| l);
     let ids: Vec<NodeId> = live
@@ -302,16 +322,17 @@ pub fn live_client(props: &LiveClientProps) -> Html {
         .collect();
     let send = {
         let on_send = props.on_send.clone();
-        let (op, target, key, value) = (*op, *target, (*key).clone(), (*value).clone());
+        let (op, target, key, value) = (*op, *target, key.clone(), value.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let key = field(&key);
             let kv = match op {
                 Op::Put => KvOp::Put {
-                    key: key.clone(),
-                    value: value.clone(),
+                    key,
+                    value: field(&value),
                 },
-                Op::Get => KvOp::Get { key: key.clone() },
-                Op::Delete => KvOp::Delete { key: key.clone() },
+                Op::Get => KvOp::Get { key },
+                Op::Delete => KvOp::Delete { key },
             };
             on_send.emit((kv, (target != 0).then_some(NodeId(target))));
         })
@@ -326,10 +347,6 @@ pub fn live_client(props: &LiveClientProps) -> Html {
             let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
             target.set(select.value().parse().unwrap_or(0));
         })
-    };
-    let set = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: Event| state.set(input_value(&e)))
     };
     let options: Html = ids
         .iter()
@@ -355,10 +372,9 @@ pub fn live_client(props: &LiveClientProps) -> Html {
                             { options }
                         </select>
                     </label>
-                    <input id="client-key" class="short" value={(*key).clone()} onchange={set(&key)} placeholder="key" aria-label="key" />
-                    if *op == Op::Put {
-                        <input id="client-value" class="short" value={(*value).clone()} onchange={set(&value)} placeholder="value" aria-label="value" />
-                    }
+                    <input id="client-key" class="short" ref={key} placeholder="key" aria-label="key" />
+                    <input id="client-value" class={classes!("short", (*op != Op::Put).then_some("hidden"))} ref={value}
+                        placeholder="value" aria-label="value" />
                     <button id="client-send" class="btn primary small" type="submit">{ "Send" }</button>
                 </div>
             </form>
