@@ -148,7 +148,7 @@ fn welcome(page: &mut Page) -> NodeMessage {
 
 fn status_of(message: &NodeMessage) -> Option<&flotilla_core::live::protocol::NodeStatusView> {
     match message {
-        NodeMessage::Status { status } => Some(status),
+        NodeMessage::Status(status) => Some(status),
         _ => None,
     }
 }
@@ -205,20 +205,20 @@ fn a_page_is_welcomed_and_sees_status_events_and_messages() {
         Resp::Simple("OK".into())
     );
     page.wait_for(RETRY, "an append event", |m| {
-        matches!(m, NodeMessage::Event { event } if matches!(event.what, LiveEventKind::Appended { .. }))
+        matches!(m, NodeMessage::Event(event) if matches!(event.what, LiveEventKind::Appended { .. }))
     });
     page.wait_for(RETRY, "a commit event", |m| {
-        matches!(m, NodeMessage::Event { event } if matches!(event.what, LiveEventKind::Committed { .. }))
+        matches!(m, NodeMessage::Event(event) if matches!(event.what, LiveEventKind::Committed { .. }))
     });
     let batch = page.wait_for(
         RETRY,
         "message summaries",
-        |m| matches!(m, NodeMessage::Messages { messages, .. } if !messages.is_empty()),
+        |m| matches!(m, NodeMessage::Messages { summaries, .. } if !summaries.is_empty()),
     );
-    let NodeMessage::Messages { messages, .. } = batch else {
+    let NodeMessage::Messages { summaries, .. } = batch else {
         unreachable!()
     };
-    assert!(messages
+    assert!(summaries
         .iter()
         .all(|m| m.from == NodeId(1) || m.to == NodeId(1)));
     // Unsubscribed: no more summaries (allowing one batch already on its way).
@@ -313,8 +313,8 @@ fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
     welcome(&mut page);
     for (text, id) in [
         ("not json", None),
-        (r#"{"type":"nope","id":4}"#, Some(4)),
-        (r#"{"type":"kv","id":5}"#, Some(5)),
+        (r#"{"nope":{"id":4}}"#, Some(4)),
+        (r#"{"kv":{"id":5}}"#, Some(5)),
         ("[1,2,3]", None),
     ] {
         page.send_text(text);
@@ -327,9 +327,7 @@ fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
     page.ws.send(Message::binary(vec![1, 2, 3])).expect("send");
     page.wait_for(RETRY, "error", |m| matches!(m, NodeMessage::Error { .. }));
     // A browser peer's traffic without a peer is refused, and the socket stays usable.
-    page.send_text(
-        r#"{"type":"raft","envelope":{"from":9,"to":1,"term":1,"message":"TimeoutNow"}}"#,
-    );
+    page.send_text(r#"{"raft":{"from":9,"to":1,"term":1,"message":"TimeoutNow"}}"#);
     page.wait_for(RETRY, "error", |m| matches!(m, NodeMessage::Error { .. }));
     assert_eq!(
         page.kv(
@@ -343,7 +341,7 @@ fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
     );
     // Over the frame limit: the node closes the socket.
     let huge = format!(
-        r#"{{"type":"command","id":1,"args":["ECHO","{}"]}}"#,
+        r#"{{"command":{{"id":1,"args":["ECHO","{}"]}}}}"#,
         "x".repeat(FRAME_BYTES_MAX as usize + 1)
     );
     let _ = page.ws.send(Message::text(huge));
@@ -601,7 +599,7 @@ fn drive_peer(
             peer.tick(now).expect("tick");
         }
         for envelope in peer.take_outbox() {
-            page.send(&PageMessage::Raft { envelope });
+            page.send(&PageMessage::Raft(envelope));
         }
         if done(peer) {
             return true;
@@ -610,7 +608,7 @@ fn drive_peer(
             .next_deadline()
             .saturating_sub(peer_clock(start))
             .clamp(1, 20);
-        if let Some(NodeMessage::Raft { envelope }) = page.recv(Duration::from_millis(wait)) {
+        if let Some(NodeMessage::Raft(envelope)) = page.recv(Duration::from_millis(wait)) {
             peer.receive(envelope, peer_clock(start)).expect("receive");
         }
     }
@@ -633,10 +631,10 @@ fn admin_while_driving(
             peer.tick(now).expect("tick");
         }
         for envelope in peer.take_outbox() {
-            page.send(&PageMessage::Raft { envelope });
+            page.send(&PageMessage::Raft(envelope));
         }
         match page.recv(Duration::from_millis(10)) {
-            Some(NodeMessage::Raft { envelope }) => {
+            Some(NodeMessage::Raft(envelope)) => {
                 peer.receive(envelope, peer_clock(start)).expect("receive");
             }
             Some(NodeMessage::AdminReply { id: got, result }) if got == id => return result,
@@ -884,13 +882,13 @@ fn a_page_under_load_stays_within_the_summary_cap_and_a_browser_peer_follows_eve
             frames += 1;
             bytes += text.len() as u64;
             match serde_json::from_str::<NodeMessage>(text.as_str()).expect("decode") {
-                NodeMessage::Event { .. } => events += 1,
-                NodeMessage::Status { .. } => statuses += 1,
+                NodeMessage::Event(_) => events += 1,
+                NodeMessage::Status(_) => statuses += 1,
                 NodeMessage::Messages {
-                    messages,
+                    summaries: batch,
                     omitted: o,
                 } => {
-                    summaries += messages.len() as u64;
+                    summaries += batch.len() as u64;
                     omitted += u64::from(o);
                 }
                 _ => {}

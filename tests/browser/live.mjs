@@ -298,13 +298,14 @@ async function main() {
           const ws = new WebSocket(`ws://${address}/ws`);
           const timer = setTimeout(() => reject(new Error('no admin_reply in 5 s')), 5_000);
           ws.onmessage = (event) => {
+            // Protocol v1: one key, the message's name, holding its fields.
             const message = JSON.parse(event.data);
-            if (message.type === 'welcome') {
-              ws.send(JSON.stringify({ type: 'admin', id: 99, action: { crash: { node: 1 } } }));
-            } else if (message.type === 'admin_reply' && message.id === 99) {
+            if (message.welcome) {
+              ws.send(JSON.stringify({ admin: { id: 99, action: { crash: { node: 1 } } } }));
+            } else if (message.admin_reply?.id === 99) {
               clearTimeout(timer);
               ws.close();
-              resolve({ authed: false, result: message.result });
+              resolve({ authed: false, result: message.admin_reply.result });
             }
           };
         }),

@@ -1,7 +1,11 @@
 //! The WebSocket protocol between a page and a node, version [`PROTOCOL_VERSION`].
 //!
-//! Every frame is one JSON object with a `"type"` field naming its variant (snake_case).
-//! The page sends [`PageMessage`]s, the node sends [`NodeMessage`]s. The node speaks first,
+//! Every frame is one JSON object with a single key, the message's name in snake_case, whose
+//! value is the message's fields (serde's default, externally tagged, enum representation):
+//! `{"kv":{"id":7,"op":{...}}}`. A message that just wraps one struct is that struct:
+//! `{"status":{...}}`, `{"raft":{...envelope...}}`. This shape is read in one pass, without
+//! the buffering of an internally tagged (`"type"`) enum, which also keeps the wasm page
+//! small. The page sends [`PageMessage`]s, the node sends [`NodeMessage`]s. The node speaks first,
 //! with [`NodeMessage::Welcome`]; a page that does not know the welcome's `protocol` number
 //! should close the socket and say so. New optional fields may appear within a version;
 //! anything else bumps it.
@@ -22,7 +26,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const FRAME_BYTES_MAX: u32 = 1024 * 1024;
 
 /// Most message summaries a node streams to one page per second; past it, summaries are
-/// counted in [`NodeMessage::Messages::omitted`] instead of sent.
+/// counted in the `omitted` field of [`NodeMessage::Messages`] instead of sent.
 pub const MESSAGE_SUMMARIES_PER_SEC_MAX: u32 = 400;
 
 /// How many of the log's last entries a status describes (see [`LogTail`]).
@@ -30,7 +34,7 @@ pub const LOG_TAIL_ENTRIES_MAX: u32 = 64;
 
 /// What a page sends to a node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PageMessage {
     /// Choose what the node streams. Until the first `subscribe`, a node sends its status
     /// and events but no message summaries.
@@ -53,7 +57,7 @@ pub enum PageMessage {
     /// Remove this page's peer from the cluster (closing the socket does the same).
     PeerLeave { id: u64 },
     /// A Raft message from this page's peer (`from` must be the id the node gave it).
-    Raft { envelope: Envelope },
+    Raft(Envelope),
 }
 
 /// A key-value operation from the page. Keys and values are UTF-8 text in the page.
@@ -138,7 +142,7 @@ pub enum AdminAction {
 
 /// What a node sends to a page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum NodeMessage {
     /// The first frame on every socket (and the answer to `auth`).
     Welcome {
@@ -154,16 +158,12 @@ pub enum NodeMessage {
     },
     /// The node's state now; sent on connect, on every change of role, term, leader or
     /// membership, and at least every few hundred milliseconds.
-    Status {
-        status: NodeStatusView,
-    },
+    Status(NodeStatusView),
     /// Something happened on the node.
-    Event {
-        event: LiveEvent,
-    },
+    Event(LiveEvent),
     /// Summaries of Raft messages this node sent or received since the last batch.
     Messages {
-        messages: Vec<MessageSummary>,
+        summaries: Vec<MessageSummary>,
         /// Summaries left out by the rate limit since the last batch.
         omitted: u32,
     },
@@ -196,9 +196,7 @@ pub enum NodeMessage {
         reason: String,
     },
     /// A Raft message for the page's peer.
-    Raft {
-        envelope: Envelope,
-    },
+    Raft(Envelope),
     /// A request that could not be understood or carried out (`id` when it had one).
     Error {
         id: Option<u64>,
@@ -345,7 +343,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_messages_are_tagged_snake_case_json() {
+    fn messages_are_objects_keyed_by_their_snake_case_name() {
         let text = serde_json::to_string(&PageMessage::Kv {
             id: 7,
             op: KvOp::Put {
@@ -356,15 +354,17 @@ mod tests {
         .unwrap();
         assert_eq!(
             text,
-            r#"{"type":"kv","id":7,"op":{"put":{"key":"k","value":"v"}}}"#
+            r#"{"kv":{"id":7,"op":{"put":{"key":"k","value":"v"}}}}"#
         );
         let back: PageMessage = serde_json::from_str(&text).unwrap();
         assert!(matches!(back, PageMessage::Kv { id: 7, .. }));
+        let text = serde_json::to_string(&NodeMessage::Lagged { missed: 3 }).unwrap();
+        assert_eq!(text, r#"{"lagged":{"missed":3}}"#);
     }
 
     #[test]
     fn admin_actions_read_from_the_documented_shape() {
-        let text = r#"{"type":"admin","id":3,"action":{"cut":{"node":2,"peers":[1,3]}}}"#;
+        let text = r#"{"admin":{"id":3,"action":{"cut":{"node":2,"peers":[1,3]}}}}"#;
         let message: PageMessage = serde_json::from_str(text).unwrap();
         assert_eq!(
             message,
@@ -379,9 +379,10 @@ mod tests {
     }
 
     #[test]
-    fn maps_keyed_by_node_id_survive_the_tagged_enums() {
-        // JSON writes map keys as strings; serde reads an internally tagged enum through a
-        // buffer, so this only works because `NodeId` also reads its decimal text.
+    fn maps_keyed_by_node_id_read_their_string_keys() {
+        // JSON writes map keys as strings. serde_json reads a string key into a number
+        // itself, as long as nothing buffers the message on the way (which an internally
+        // tagged enum would), so `NodeId`'s derived `Deserialize` is enough.
         use crate::raft::{Member, MemberRole, Membership, Message, SnapshotMeta};
         let mut members = BTreeMap::new();
         members.insert(
@@ -391,26 +392,32 @@ mod tests {
                 address: "127.0.0.1:7002".into(),
             },
         );
-        let message = NodeMessage::Raft {
-            envelope: Envelope {
-                from: NodeId(1),
-                to: NodeId(4),
-                term: Term(3),
-                message: Message::InstallSnapshot {
-                    meta: SnapshotMeta {
-                        index: Index(9),
-                        term: Term(3),
-                        membership: Membership { members },
-                    },
-                    offset: 0,
-                    data: vec![1, 2],
-                    done: true,
+        let message = NodeMessage::Raft(Envelope {
+            from: NodeId(1),
+            to: NodeId(4),
+            term: Term(3),
+            message: Message::InstallSnapshot {
+                meta: SnapshotMeta {
+                    index: Index(9),
+                    term: Term(3),
+                    membership: Membership { members },
                 },
+                offset: 0,
+                data: vec![1, 2],
+                done: true,
             },
-        };
+        });
         let text = serde_json::to_string(&message).unwrap();
         assert!(text.contains(r#""members":{"2":"#), "{text}");
         assert_eq!(serde_json::from_str::<NodeMessage>(&text).unwrap(), message);
+        let page = PageMessage::Raft(Envelope {
+            from: NodeId(4),
+            to: NodeId(1),
+            term: Term(3),
+            message: Message::TimeoutNow,
+        });
+        let text = serde_json::to_string(&page).unwrap();
+        assert_eq!(serde_json::from_str::<PageMessage>(&text).unwrap(), page);
         let mut progress = BTreeMap::new();
         progress.insert(
             NodeId(3),
@@ -421,25 +428,35 @@ mod tests {
                 connected: true,
             },
         );
-        let text =
-            r#"{"type":"raft","envelope":{"from":"1","to":4,"term":1,"message":"TimeoutNow"}}"#;
-        assert!(serde_json::from_str::<PageMessage>(text).is_ok());
-        for bad in [r#""x""#, "-1", "1.5", "null"] {
+        let text = serde_json::to_string(&progress).unwrap();
+        assert_eq!(
+            text,
+            r#"{"3":{"match_index":5,"next_index":6,"state":"replicate","connected":true}}"#
+        );
+        let back: BTreeMap<NodeId, PeerProgressView> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, progress);
+        // Anywhere but a map key, an id is a number.
+        for bad in [r#""2""#, r#""x""#, "-1", "1.5", "null"] {
             assert!(serde_json::from_str::<NodeId>(bad).is_err(), "{bad}");
         }
+        let text = r#"{"raft":{"from":"1","to":4,"term":1,"message":"TimeoutNow"}}"#;
+        assert!(serde_json::from_str::<PageMessage>(text).is_err());
         let bytes = postcard::to_allocvec(&progress).unwrap();
         let back: BTreeMap<NodeId, PeerProgressView> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, progress);
     }
 
     #[test]
-    fn unknown_types_are_errors_not_panics() {
+    fn unknown_or_malformed_messages_are_errors_not_panics() {
         for text in [
             "{}",
-            r#"{"type":"nope"}"#,
+            r#"{"nope":{}}"#,
+            r#"{"type":"kv","id":7,"op":{"get":{"key":"k"}}}"#,
+            r#"{"kv":{"id":7,"op":{"get":{"key":"k"}}},"auth":{"token":"t"}}"#,
             "[1,2]",
             "\"x\"",
-            r#"{"type":"kv"}"#,
+            r#"{"kv":{}}"#,
+            r#""subscribe""#,
         ] {
             assert!(serde_json::from_str::<PageMessage>(text).is_err(), "{text}");
         }

@@ -290,7 +290,7 @@ impl Session {
                     (vec![welcome(shared, self.authed)], close)
                 }
             }
-            PageMessage::Raft { envelope } => match &self.peer {
+            PageMessage::Raft(envelope) => match &self.peer {
                 Some(peer) if peer.id == envelope.from && !peer.leaving => {
                     let request = GatewayRequest::Relay {
                         page: self.page,

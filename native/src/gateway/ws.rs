@@ -104,12 +104,17 @@ fn origin_host(origin: &str) -> Option<&str> {
 /// Decodes one text frame from a page. Pure and panic-free (the fuzz target `ws_json` runs
 /// it on arbitrary bytes): serde_json refuses nesting deeper than 128 levels and the frame is
 /// at most [`WS_MESSAGE_BYTES_MAX`]. On failure: the request id, if one could be read, and
-/// what was wrong.
+/// what was wrong. A message is `{"<name>":{...fields...}}`, so the id is looked for in the
+/// fields of the object's only key (`{"kv":{"id":9}}` names request 9).
 pub fn parse_page_message(text: &str) -> Result<PageMessage, (Option<u64>, String)> {
     serde_json::from_str(text).map_err(|error| {
         let id = serde_json::from_str::<serde_json::Value>(text)
             .ok()
-            .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+            .and_then(|value| match value {
+                serde_json::Value::Object(map) if map.len() == 1 => map.into_iter().next(),
+                _ => None,
+            })
+            .and_then(|(_, fields)| fields.get("id").and_then(serde_json::Value::as_u64));
         (id, format!("not a protocol v1 page message: {error}"))
     })
 }
@@ -220,7 +225,7 @@ pub fn render_reply(reply: &Reply) -> String {
 /// docs/protocol.md, limits).
 pub fn raft_frames(envelope: Envelope) -> Vec<String> {
     let frame = |envelope: Envelope| {
-        serde_json::to_string(&NodeMessage::Raft { envelope }).unwrap_or_default()
+        serde_json::to_string(&NodeMessage::Raft(envelope)).unwrap_or_default()
     };
     let text = frame(envelope.clone());
     if text.len() <= WS_MESSAGE_BYTES_MAX {
@@ -318,7 +323,7 @@ mod tests {
 
     #[test]
     fn page_messages_decode_or_say_why_not() {
-        let message = parse_page_message(r#"{"type":"kv","id":7,"op":{"get":{"key":"k"}}}"#);
+        let message = parse_page_message(r#"{"kv":{"id":7,"op":{"get":{"key":"k"}}}}"#);
         assert_eq!(
             message,
             Ok(PageMessage::Kv {
@@ -326,9 +331,21 @@ mod tests {
                 op: KvOp::Get { key: "k".into() }
             })
         );
-        let (id, _) = parse_page_message(r#"{"type":"kv","id":9}"#).unwrap_err();
+        let (id, _) = parse_page_message(r#"{"kv":{"id":9}}"#).unwrap_err();
         assert_eq!(id, Some(9));
-        assert_eq!(parse_page_message("not json").unwrap_err().0, None);
+        let (id, why) = parse_page_message(r#"{"nope":{"id":4}}"#).unwrap_err();
+        assert_eq!(id, Some(4));
+        assert!(why.contains("unknown variant `nope`"), "{why}");
+        // No id to recover: not an object, several keys, fields that are not an object.
+        for text in [
+            "not json",
+            r#"[{"id":1}]"#,
+            r#"{"kv":{"id":1},"auth":{"id":2}}"#,
+            r#"{"kv":1}"#,
+            r#"{"id":3}"#,
+        ] {
+            assert_eq!(parse_page_message(text).unwrap_err().0, None, "{text}");
+        }
         let deep = "[".repeat(100_000);
         assert!(parse_page_message(&deep).is_err());
     }
@@ -429,7 +446,7 @@ mod tests {
         let mut seen = Vec::new();
         for frame in &frames {
             assert!(frame.len() <= WS_MESSAGE_BYTES_MAX);
-            let NodeMessage::Raft { envelope } = serde_json::from_str(frame).unwrap() else {
+            let NodeMessage::Raft(envelope) = serde_json::from_str(frame).unwrap() else {
                 panic!("not a raft frame");
             };
             let Message::Append {

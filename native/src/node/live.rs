@@ -195,7 +195,7 @@ fn event_frame(node: NodeId, what: LiveEventKind) -> String {
         unix_ms: unix_ms(),
         what,
     };
-    serde_json::to_string(&NodeMessage::Event { event }).unwrap_or_default()
+    serde_json::to_string(&NodeMessage::Event(event)).unwrap_or_default()
 }
 
 impl EventLoop {
@@ -363,9 +363,9 @@ impl EventLoop {
             let sampler = &mut self.live.sampler;
             sampler.flushed_at = now;
             if !sampler.batch.is_empty() || sampler.omitted > 0 {
-                let messages = std::mem::take(&mut sampler.batch);
+                let summaries = std::mem::take(&mut sampler.batch);
                 let omitted = std::mem::take(&mut sampler.omitted);
-                let frame = NodeMessage::Messages { messages, omitted };
+                let frame = NodeMessage::Messages { summaries, omitted };
                 self.gateway
                     .messages_frame(serde_json::to_string(&frame).unwrap_or_default());
             }
@@ -478,7 +478,7 @@ impl EventLoop {
             connected: Some(connected),
         };
         let status = status_view(self.replica.node(), context);
-        let frame = serde_json::to_string(&NodeMessage::Status { status }).ok();
+        let frame = serde_json::to_string(&NodeMessage::Status(status)).ok();
         self.gateway.publish_live(LiveSnapshot {
             status_frame: frame,
             members,

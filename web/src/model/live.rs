@@ -601,11 +601,11 @@ impl LiveCluster {
                 authed,
                 members,
             } => self.welcome(addr, protocol, &version, node, authed, members),
-            NodeMessage::Status { status } => self.status(addr, status),
-            NodeMessage::Event { event } => self.event(event),
-            NodeMessage::Messages { messages, omitted } => {
+            NodeMessage::Status(status) => self.status(addr, status),
+            NodeMessage::Event(event) => self.event(event),
+            NodeMessage::Messages { summaries, omitted } => {
                 self.omitted += u64::from(omitted);
-                for summary in messages {
+                for summary in summaries {
                     self.summary(summary);
                 }
             }
@@ -624,7 +624,7 @@ impl LiveCluster {
             NodeMessage::AdminReply { id, result } => self.admin_reply(addr, id, result),
             NodeMessage::PeerJoined { id, peer } => self.peer_joined(addr, id, peer),
             NodeMessage::PeerLeft { peer, reason } => self.peer_left(peer, &reason),
-            NodeMessage::Raft { envelope } => self.peer_receive(addr, envelope),
+            NodeMessage::Raft(envelope) => self.peer_receive(addr, envelope),
             NodeMessage::Error { id, message } => self.error(addr, id, message),
         }
     }
@@ -1437,7 +1437,7 @@ impl LiveCluster {
         for envelope in outbox {
             let key = envelope_key(&envelope);
             self.flight(key, at, true);
-            self.send(&relay, &PageMessage::Raft { envelope });
+            self.send(&relay, &PageMessage::Raft(envelope));
         }
         for what in events {
             let (kind, text) = event_line(id, &what);

@@ -121,7 +121,7 @@ fn cluster() -> LiveCluster {
             RoleKind::Follower
         };
         let s = status(i, role, 3, 5, 9);
-        live.received(&addr(i), &json(&NodeMessage::Status { status: s }), at(10));
+        live.received(&addr(i), &json(&NodeMessage::Status(s)), at(10));
     }
     live.take_commands();
     live
@@ -196,7 +196,7 @@ fn a_closed_socket_is_a_down_node_and_is_retried_with_backoff() {
             connected: true,
         },
     );
-    live.received(&addr(3), &json(&NodeMessage::Status { status: s }), at(600));
+    live.received(&addr(3), &json(&NodeMessage::Status(s)), at(600));
     live.tick(at(601));
     assert_eq!(live.take_commands(), vec![SocketCommand::Open(addr(2))]);
     // It does not answer after all: the next try waits for the slow retry.
@@ -212,7 +212,7 @@ fn a_closed_socket_is_a_down_node_and_is_retried_with_backoff() {
             connected: false,
         },
     );
-    live.received(&addr(3), &json(&NodeMessage::Status { status: s }), at(t));
+    live.received(&addr(3), &json(&NodeMessage::Status(s)), at(t));
     live.tick(at(t));
     assert!(live.take_commands().is_empty());
     live.tick(at(700 + RETRY_SLOW_MS));
@@ -407,7 +407,7 @@ fn clicking_a_link_cuts_it_on_one_side_and_restores_it_on_both() {
     // n1 reports the cut: the link is cut both ways.
     let mut s = status(1, RoleKind::Follower, 3, 5, 20);
     s.cut = vec![NodeId(3)];
-    live.received(&addr(1), &json(&NodeMessage::Status { status: s }), at(20));
+    live.received(&addr(1), &json(&NodeMessage::Status(s)), at(20));
     assert!(live.is_cut(NodeId(3), NodeId(1)));
     let ops = live.link_ops(NodeId(3), NodeId(1));
     let [NodeOp::Live(op)] = ops.as_slice() else {
@@ -438,7 +438,7 @@ fn the_two_halves_of_a_message_make_one_flight() {
     // The receiver's batch arrives first.
     let batch = |s: MessageSummary| {
         json(&NodeMessage::Messages {
-            messages: vec![s],
+            summaries: vec![s],
             omitted: 0,
         })
     };
@@ -465,13 +465,11 @@ fn the_two_halves_of_a_message_make_one_flight() {
 fn events_become_timeline_lines_in_time_order() {
     let mut live = cluster();
     let event = |node: u64, ms: u64, what: LiveEventKind| {
-        json(&NodeMessage::Event {
-            event: LiveEvent {
-                node: NodeId(node),
-                unix_ms: T0 + ms,
-                what,
-            },
-        })
+        json(&NodeMessage::Event(LiveEvent {
+            node: NodeId(node),
+            unix_ms: T0 + ms,
+            what,
+        }))
     };
     live.received(
         &addr(3),
@@ -526,7 +524,7 @@ fn an_incompatible_node_is_left_alone_and_a_second_address_of_a_node_is_closed()
     live.tick(at(10_000));
     assert!(!live.take_commands().contains(&SocketCommand::Open(addr(2))));
     // Garbage is a timeline line, not a panic.
-    live.received("localhost:8080", "{\"type\":\"nope\"}", at(6));
+    live.received("localhost:8080", "{\"nope\":{}}", at(6));
     live.received("localhost:8080", "not json", at(7));
 }
 
@@ -555,21 +553,19 @@ fn a_browser_peer_joins_through_its_relay_and_answers_the_leader() {
     assert!(me.in_page);
     assert_eq!(me.health, Health::Up);
     // The leader probes it with a heartbeat; it answers through the relay.
-    let heartbeat = NodeMessage::Raft {
-        envelope: Envelope {
-            from: NodeId(2),
-            to: NodeId(4),
-            term: Term(3),
-            message: Message::Heartbeat {
-                commit: Index(0),
-                read_round: 0,
-            },
+    let heartbeat = NodeMessage::Raft(Envelope {
+        from: NodeId(2),
+        to: NodeId(4),
+        term: Term(3),
+        message: Message::Heartbeat {
+            commit: Index(0),
+            read_round: 0,
         },
-    };
+    });
     live.received(&addr(1), &json(&heartbeat), at(40));
     let sent = sent_to(&live.take_commands(), &addr(1));
     assert!(
-        matches!(sent.as_slice(), [PageMessage::Raft { envelope }] if envelope.to == NodeId(2) && envelope.from == NodeId(4)),
+        matches!(sent.as_slice(), [PageMessage::Raft(envelope)] if envelope.to == NodeId(2) && envelope.from == NodeId(4)),
         "{sent:?}"
     );
     live.tick(at(5_000));
@@ -589,8 +585,8 @@ fn a_browser_peer_joins_through_its_relay_and_answers_the_leader() {
 #[test]
 fn a_leader_status_with_progress_reads_back() {
     let s = status(2, RoleKind::Leader, 3, 5, 9);
-    let text = json(&NodeMessage::Status { status: s.clone() });
-    assert_eq!(decode(&text).unwrap(), NodeMessage::Status { status: s });
+    let text = json(&NodeMessage::Status(s.clone()));
+    assert_eq!(decode(&text).unwrap(), NodeMessage::Status(s));
     assert!(decode(&welcome(1, true)).is_ok());
     // An append carrying the founding configuration (entry 1), as a joining peer gets it.
     let membership = flotilla_core::raft::Membership::with_voters([(NodeId(1), "a")]);
@@ -609,10 +605,8 @@ fn a_leader_status_with_progress_reads_back() {
             commit: Index(1),
         },
     };
-    let text = json(&NodeMessage::Raft {
-        envelope: envelope.clone(),
-    });
-    assert_eq!(decode(&text).unwrap(), NodeMessage::Raft { envelope });
+    let text = json(&NodeMessage::Raft(envelope.clone()));
+    assert_eq!(decode(&text).unwrap(), NodeMessage::Raft(envelope));
 }
 
 #[test]
