@@ -251,7 +251,10 @@ fn key_value_requests_through_the_socket_and_resp_agree() {
             },
         );
         match outcome {
-            KvOutcome::Ok { value: None } => break,
+            KvOutcome::Ok {
+                value: None,
+                removed: None,
+            } => break,
             KvOutcome::Failed { .. } if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50))
             }
@@ -263,19 +266,23 @@ fn key_value_requests_through_the_socket_and_resp_agree() {
         Resp::Bulk(Some(b"wrote this".to_vec()))
     );
     cluster.call_retrying(leader, &["SET", "resp", "wrote that"], RETRY);
+    let ok = |value: Option<&str>, removed| KvOutcome::Ok {
+        value: value.map(String::from),
+        removed,
+    };
     assert_eq!(
         page.kv(2, KvOp::Get { key: "resp".into() }),
-        KvOutcome::Ok {
-            value: Some("wrote that".into())
-        }
+        ok(Some("wrote that"), None)
     );
+    // A delete says whether it removed the key.
     assert_eq!(
         page.kv(3, KvOp::Delete { key: "resp".into() }),
-        KvOutcome::Ok { value: None }
+        ok(None, Some(true))
     );
+    assert_eq!(page.kv(4, KvOp::Get { key: "resp".into() }), ok(None, None));
     assert_eq!(
-        page.kv(4, KvOp::Get { key: "resp".into() }),
-        KvOutcome::Ok { value: None }
+        page.kv(41, KvOp::Delete { key: "resp".into() }),
+        ok(None, Some(false))
     );
     page.send(&PageMessage::Command {
         id: 5,
@@ -337,7 +344,10 @@ fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
                 value: "usable".into()
             }
         ),
-        KvOutcome::Ok { value: None }
+        KvOutcome::Ok {
+            value: None,
+            removed: None
+        }
     );
     // Over the frame limit: the node closes the socket.
     let huge = format!(

@@ -3,8 +3,8 @@
 //
 //   1. the page served by node 1 switches to live mode by itself, connects to every node and
 //      shows the leader the nodes' own /status names;
-//   2. a put from the page's client box is read back with redis-cli, and the page's history
-//      is linearizable;
+//   2. a put from the page's client box is read back with redis-cli and by the page, a delete
+//      from the page completes with "removed", and the page's history is linearizable;
 //   3. admin actions without the token are refused: the buttons are disabled, a wrong token
 //      is refused by every node and so is the action sent with it, and a raw WebSocket that
 //      never presented the token gets `admin_reply` `refused`;
@@ -275,9 +275,15 @@ async function main() {
     await page.click('.seg-btn:text("get")');
     await page.click('#client-send');
     await page.waitForFunction((k) => document.querySelector('#client-recent')?.textContent.includes(`get ${k} → from-the-browser`), key, { timeout: 10_000 });
+    // A delete completes in the history with whether it removed the key (kv_reply's `removed`).
+    await page.click('.seg-btn:text("delete")');
+    await page.click('#client-send');
+    await page.waitForFunction((k) => document.querySelector('#client-recent')?.textContent.includes(`delete ${k} → deleted true`), key, { timeout: 10_000 });
+    const gone = redisCli(cluster.node(1).resp, 'GET', key);
+    check(gone === '', `redis-cli GET ${key} after the page's delete says "${gone}"`);
     const verdict = await text(page, '#lin-verdict');
-    check(verdict.startsWith('linearizable'), `the page's history: ${verdict}`);
-    console.log(`ok 2 put ${key} from the page; redis-cli reads it from all ${NODES} nodes; the page reads it back; ${verdict}`);
+    check(verdict.startsWith('linearizable (3 operations)'), `the page's history: ${verdict}`);
+    console.log(`ok 2 put ${key} from the page; redis-cli reads it from all ${NODES} nodes; the page reads it back and deletes it (removed: true); ${verdict}`);
 
     // 3. Without the token, admin actions are refused.
     const leaderId = Number(shown.slice(1));

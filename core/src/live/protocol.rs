@@ -74,8 +74,13 @@ pub enum KvOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KvOutcome {
-    /// It took effect; `value` is what a get read (None: no such key) and None for writes.
-    Ok { value: Option<String> },
+    /// It took effect. `value` is what a get read (None: no such key), None for a put or a
+    /// delete; `removed` says whether a delete removed a key (None for a get or a put), so
+    /// that the page's history knows what the delete saw.
+    Ok {
+        value: Option<String>,
+        removed: Option<bool>,
+    },
     /// It certainly did not take effect (no leader known, request refused before proposing).
     Failed { message: String },
     /// It may or may not have taken effect (leadership lost, timed out after proposing).

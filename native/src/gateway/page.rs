@@ -363,8 +363,7 @@ impl Session {
                         )
                         .await
                         {
-                            Ok(Ok(reply)) => ws::kv_outcome(reply),
-                            Ok(Err(reply)) => ws::kv_outcome(reply),
+                            Ok(Ok(reply) | Err(reply)) => ws::kv_outcome(&op, reply),
                             Err(_) => KvOutcome::Unknown {
                                 message: format!(
                                     "no answer within {} s; it may or may not have taken effect",

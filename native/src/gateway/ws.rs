@@ -129,17 +129,26 @@ pub fn kv_args(op: &KvOp) -> Vec<Vec<u8>> {
     args.into_iter().map(|a| a.as_bytes().to_vec()).collect()
 }
 
-/// The outcome of a key-value operation from the node's RESP reply. Only errors that the
-/// node gives before anything was proposed (no leader known, refused, busy, invalid) are
-/// `failed`; `UNKNOWN` (leadership lost after proposing, the leader went silent) is
-/// `unknown`, as is anything the gateway cannot classify.
-pub fn kv_outcome(reply: Reply) -> KvOutcome {
-    match reply {
-        Reply::Bulk(value) => KvOutcome::Ok {
+/// The outcome of a key-value operation `op` from the node's RESP reply. A delete's reply
+/// (`DEL`'s count of keys removed) becomes `removed`. Only errors that the node gives before
+/// anything was proposed (no leader known, refused, busy, invalid) are `failed`; `UNKNOWN`
+/// (leadership lost after proposing, the leader went silent) is `unknown`, as is anything
+/// the gateway cannot classify.
+pub fn kv_outcome(op: &KvOp, reply: Reply) -> KvOutcome {
+    match (op, reply) {
+        (KvOp::Get { .. }, Reply::Bulk(value)) => KvOutcome::Ok {
             value: value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            removed: None,
         },
-        Reply::Simple(_) | Reply::Integer(_) => KvOutcome::Ok { value: None },
-        Reply::Error(message) => {
+        (KvOp::Put { .. }, Reply::Simple(_)) => KvOutcome::Ok {
+            value: None,
+            removed: None,
+        },
+        (KvOp::Delete { .. }, Reply::Integer(removed)) => KvOutcome::Ok {
+            value: None,
+            removed: Some(removed > 0),
+        },
+        (_, Reply::Error(message)) => {
             let code = message.split(' ').next().unwrap_or("");
             match code {
                 "NOLEADER" | "TRYAGAIN" | "BUSY" | "ERR" | "NOAUTH" | "WRONGPASS" => {
@@ -148,8 +157,8 @@ pub fn kv_outcome(reply: Reply) -> KvOutcome {
                 _ => KvOutcome::Unknown { message },
             }
         }
-        Reply::Array(_) => KvOutcome::Unknown {
-            message: "unexpected reply shape".into(),
+        (_, reply) => KvOutcome::Unknown {
+            message: format!("unexpected reply: {}", render_reply(&reply)),
         },
     }
 }
@@ -352,15 +361,37 @@ mod tests {
 
     #[test]
     fn kv_outcomes_tell_definite_from_unknown_failures() {
+        let get = KvOp::Get { key: "k".into() };
+        let put = KvOp::Put {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        let delete = KvOp::Delete { key: "k".into() };
+        let ok = |value: Option<&str>, removed| KvOutcome::Ok {
+            value: value.map(String::from),
+            removed,
+        };
+        assert_eq!(kv_outcome(&get, Reply::bulk("v")), ok(Some("v"), None));
+        assert_eq!(kv_outcome(&get, Reply::Bulk(None)), ok(None, None));
+        assert_eq!(kv_outcome(&put, Reply::ok()), ok(None, None));
+        // DEL answers how many keys it removed.
+        assert_eq!(kv_outcome(&delete, Reply::Integer(1)), ok(None, Some(true)));
         assert_eq!(
-            kv_outcome(Reply::bulk("v")),
-            KvOutcome::Ok {
-                value: Some("v".into())
-            }
+            kv_outcome(&delete, Reply::Integer(0)),
+            ok(None, Some(false))
         );
-        assert_eq!(kv_outcome(Reply::Bulk(None)), KvOutcome::Ok { value: None });
-        assert_eq!(kv_outcome(Reply::ok()), KvOutcome::Ok { value: None });
-        assert_eq!(kv_outcome(Reply::Integer(1)), KvOutcome::Ok { value: None });
+        // A reply of another shape than the operation's is not claimed as done.
+        for (op, reply) in [
+            (&delete, Reply::ok()),
+            (&get, Reply::Integer(1)),
+            (&put, Reply::bulk("v")),
+            (&get, Reply::Array(None)),
+        ] {
+            assert!(
+                matches!(kv_outcome(op, reply), KvOutcome::Unknown { .. }),
+                "{op:?}"
+            );
+        }
         for definite in [
             "NOLEADER no leader",
             "TRYAGAIN x",
@@ -369,7 +400,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    kv_outcome(Reply::Error(definite.into())),
+                    kv_outcome(&delete, Reply::Error(definite.into())),
                     KvOutcome::Failed { .. }
                 ),
                 "{definite}"
@@ -378,19 +409,17 @@ mod tests {
         for unknown in ["UNKNOWN leadership changed", "WHATEVER"] {
             assert!(
                 matches!(
-                    kv_outcome(Reply::Error(unknown.into())),
+                    kv_outcome(&put, Reply::Error(unknown.into())),
                     KvOutcome::Unknown { .. }
                 ),
                 "{unknown}"
             );
         }
         assert_eq!(
-            kv_args(&KvOp::Put {
-                key: "k".into(),
-                value: "v".into()
-            }),
+            kv_args(&put),
             vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
         );
+        assert_eq!(kv_args(&delete), vec![b"DEL".to_vec(), b"k".to_vec()]);
     }
 
     #[test]

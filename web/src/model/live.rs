@@ -1077,24 +1077,21 @@ impl LiveCluster {
         };
         self.logical += 1;
         let (output, complete, text) = match &outcome {
-            KvOutcome::Ok { value } => {
-                let output = match (&op.input, value) {
-                    (KvInput::Get, value) => KvOutput::Value(value.as_deref().map(bytes)),
+            KvOutcome::Ok { value, removed } => {
+                let output = match (&op.input, removed) {
+                    (KvInput::Get, _) => KvOutput::Value(value.as_deref().map(bytes)),
                     (KvInput::Put(_), _) => KvOutput::Ok,
-                    // RESP DEL answers how many keys it removed; without it, whether the
-                    // key existed is not known, and the delete may be placed anywhere.
-                    (KvInput::Delete, Some(n)) if n == "1" || n == "true" => {
-                        KvOutput::Deleted(true)
-                    }
-                    (KvInput::Delete, Some(n)) if n == "0" || n == "false" => {
-                        KvOutput::Deleted(false)
-                    }
-                    (KvInput::Delete, _) => KvOutput::Unknown,
+                    (KvInput::Delete, Some(removed)) => KvOutput::Deleted(*removed),
+                    // A node that did not say whether the key existed: the delete stays
+                    // open, and the checker may place it anywhere after its invocation.
+                    (KvInput::Delete, None) => KvOutput::Unknown,
                     (KvInput::CompareAndSet { .. }, _) => KvOutput::Unknown,
                 };
-                let shown = match (&op.input, value) {
-                    (KvInput::Get, None) => "(nil)".to_string(),
-                    (KvInput::Get, Some(v)) => format!("\"{v}\""),
+                let shown = match (&op.input, value, removed) {
+                    (KvInput::Get, None, _) => "(nil)".to_string(),
+                    (KvInput::Get, Some(v), _) => format!("\"{v}\""),
+                    (KvInput::Delete, _, Some(true)) => "removed".to_string(),
+                    (KvInput::Delete, _, Some(false)) => "no such key".to_string(),
                     _ => "ok".to_string(),
                 };
                 let complete = (output != KvOutput::Unknown).then_some(self.logical);

@@ -275,7 +275,10 @@ fn client_requests_go_to_the_leader_and_make_a_checked_history() {
     assert_eq!(live.pending_kv(), 1);
     let reply = NodeMessage::KvReply {
         id: put,
-        outcome: KvOutcome::Ok { value: None },
+        outcome: KvOutcome::Ok {
+            value: None,
+            removed: None,
+        },
     };
     live.received(&addr(2), &json(&reply), at(30));
     let get = live.kv(KvOp::Get { key: "x".into() }, Some(NodeId(3)), at(40));
@@ -284,6 +287,7 @@ fn client_requests_go_to_the_leader_and_make_a_checked_history() {
         id: get,
         outcome: KvOutcome::Ok {
             value: Some("1".into()),
+            removed: None,
         },
     };
     live.received(&addr(3), &json(&reply), at(50));
@@ -298,10 +302,62 @@ fn client_requests_go_to_the_leader_and_make_a_checked_history() {
     let get = live.kv(KvOp::Get { key: "x".into() }, None, at(60));
     let reply = NodeMessage::KvReply {
         id: get,
-        outcome: KvOutcome::Ok { value: None },
+        outcome: KvOutcome::Ok {
+            value: None,
+            removed: None,
+        },
     };
     live.received(&addr(2), &json(&reply), at(70));
     assert!(!linearizability::check(live.history()).is_linearizable());
+}
+
+#[test]
+fn a_delete_completes_with_whether_it_removed_the_key() {
+    let mut live = cluster();
+    let reply = |id, outcome| json(&NodeMessage::KvReply { id, outcome });
+    let ok = |value: Option<&str>, removed| KvOutcome::Ok {
+        value: value.map(String::from),
+        removed,
+    };
+    let put = live.kv(
+        KvOp::Put {
+            key: "d".into(),
+            value: "1".into(),
+        },
+        None,
+        at(20),
+    );
+    live.received(&addr(2), &reply(put, ok(None, None)), at(30));
+    let delete = live.kv(KvOp::Delete { key: "d".into() }, None, at(40));
+    assert_eq!(
+        sent_to(&live.take_commands(), &addr(2)).last(),
+        Some(&PageMessage::Kv {
+            id: delete,
+            op: KvOp::Delete { key: "d".into() }
+        })
+    );
+    live.received(&addr(2), &reply(delete, ok(None, Some(true))), at(50));
+    let again = live.kv(KvOp::Delete { key: "d".into() }, None, at(60));
+    live.received(&addr(2), &reply(again, ok(None, Some(false))), at(70));
+    let history = live.history();
+    assert_eq!(history[1].output, KvOutput::Deleted(true));
+    assert_eq!(history[2].output, KvOutput::Deleted(false));
+    assert!(history[1].complete.is_some() && history[2].complete.is_some());
+    assert!(live
+        .trace_lines()
+        .iter()
+        .any(|l| l.text.ends_with("delete d: removed")));
+    assert!(linearizability::check(history).is_linearizable());
+    // Completed deletes constrain the order: a second delete that also claims to have
+    // removed the key, after the first completed, is not linearizable.
+    let third = live.kv(KvOp::Delete { key: "d".into() }, None, at(80));
+    live.received(&addr(2), &reply(third, ok(None, Some(true))), at(90));
+    assert!(!linearizability::check(live.history()).is_linearizable());
+    // A reply that does not say leaves the delete open (sound, but weaker).
+    let unsure = live.kv(KvOp::Delete { key: "e".into() }, None, at(100));
+    live.received(&addr(2), &reply(unsure, ok(None, None)), at(110));
+    let last = live.history().last().unwrap();
+    assert_eq!((&last.output, last.complete), (&KvOutput::Unknown, None));
 }
 
 #[test]
