@@ -114,6 +114,15 @@ fn writes_through_a_follower_are_read_through_another() {
     }
     let metrics = http_get(node.http, "/metrics");
     assert!(metrics.contains("flotilla_commits_total"), "{metrics}");
+    // Every answer names the node, which is how the web app knows a node served it.
+    for path in ["/", "/index.html", "/status", "/metrics", "/nope"] {
+        let answer = http_get(node.http, path);
+        let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(
+            head.contains(&format!("\r\nX-Flotilla-Node: {leader}\r\n")),
+            "{path}: {head}"
+        );
+    }
     assert!(
         metrics.contains("flotilla_fsync_seconds_bucket"),
         "{metrics}"

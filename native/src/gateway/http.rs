@@ -1,8 +1,12 @@
 //! A minimal HTTP/1.1 server: one request per connection, GET and HEAD only. Enough for a
 //! page, two JSON/text endpoints and the WebSocket upgrade, without an HTTP library.
+//!
+//! Every answer carries `X-Flotilla-Node: <id>`: the web app, loaded from a node, reads it
+//! to know that a node served it (and so switches to live mode and connects to it).
 
 use super::{ws, Shared};
 use crate::serve_web::{content_type, resolve};
+use flotilla_core::NodeId;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,19 +44,22 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let is_upgrade = head
         .header("upgrade")
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    let node = shared.node;
     let response = match (head.method.as_str(), path.as_str()) {
         ("GET", "/ws") if is_upgrade => return ws::serve(stream, &head, shared).await,
         ("GET" | "HEAD", "/status") => {
             let body = shared.status.borrow().as_bytes().to_vec();
-            response("200 OK", "application/json", body)
+            response(node, "200 OK", "application/json", body)
         }
         ("GET" | "HEAD", "/metrics") => response(
+            node,
             "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
             shared.metrics.render().into_bytes(),
         ),
         ("GET" | "HEAD", _) => static_file(&shared, &head.path).await,
         _ => response(
+            node,
             "405 Method Not Allowed",
             "text/plain",
             b"method not allowed\n".to_vec(),
@@ -67,24 +74,34 @@ pub async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn static_file(shared: &Shared, target: &str) -> (Vec<u8>, Vec<u8>) {
+    let node = shared.node;
+    let not_found = || response(node, "404 Not Found", "text/plain", b"not found\n".to_vec());
     let Some(root) = &shared.web_dir else {
         let text = "the web app is not built: run scripts/build-web (or make web), then restart\n";
-        return response("404 Not Found", "text/plain", text.as_bytes().to_vec());
+        return response(
+            node,
+            "404 Not Found",
+            "text/plain",
+            text.as_bytes().to_vec(),
+        );
     };
     match resolve(root, target) {
         Some(path) => match tokio::fs::read(&path).await {
-            Ok(body) => response("200 OK", content_type(&path), body),
-            Err(_) => response("404 Not Found", "text/plain", b"not found\n".to_vec()),
+            Ok(body) => response(node, "200 OK", content_type(&path), body),
+            Err(_) => not_found(),
         },
-        None => response("404 Not Found", "text/plain", b"not found\n".to_vec()),
+        None => not_found(),
     }
 }
 
-fn response(status: &str, content_type: &str, body: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+/// An answer's head and body. `X-Flotilla-Node` names the node that answered.
+fn response(node: NodeId, status: &str, content_type: &str, body: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
-        body.len()
+         Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: *\r\n\
+         X-Flotilla-Node: {}\r\nConnection: close\r\n\r\n",
+        body.len(),
+        node.0
     );
     (head.into_bytes(), body)
 }
@@ -137,5 +154,16 @@ mod tests {
         assert_eq!(head.path, "/ws?x=1");
         assert_eq!(head.header("upgrade"), Some("websocket"));
         assert!(parse_head(b"\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn answers_name_the_node() {
+        let (head, body) = response(NodeId(3), "200 OK", "text/html", b"<p>".to_vec());
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("\r\nX-Flotilla-Node: 3\r\n"), "{head}");
+        assert!(head.contains("\r\nContent-Length: 3\r\n"), "{head}");
+        assert!(head.ends_with("\r\n\r\n"), "{head}");
+        assert_eq!(body, b"<p>");
     }
 }

@@ -158,10 +158,8 @@ fn on_resolve(promise: &web_sys::js_sys::Promise, f: impl FnOnce(JsValue) + 'sta
 }
 
 /// Finds out whether a Flotilla node served this page, and calls `found` with its
-/// `host:port` if so. A node's answers carry `X-Flotilla-Node` (or, from nodes without it,
-/// `Access-Control-Allow-Origin: *`, which the node's gateway sets and static servers do
-/// not); only then is its `/status` asked for, so that a page served by anything else makes
-/// no request that could fail.
+/// `host:port` if so: a node's gateway names itself in an `X-Flotilla-Node` header on every
+/// answer, which other servers do not send.
 pub fn probe_node(found: impl FnOnce(String) + 'static) {
     use wasm_bindgen::JsCast;
     let Some(window) = window() else {
@@ -172,38 +170,12 @@ pub fn probe_node(found: impl FnOnce(String) + 'static) {
     init.set_cache(web_sys::RequestCache::NoStore);
     let head = window.fetch_with_str_and_init(&base_url(), &init);
     on_resolve(&head, move |response: JsValue| {
-        let Ok(response) = response.dyn_into::<web_sys::Response>() else {
-            return;
-        };
-        let headers = response.headers();
-        let marked = headers.get("x-flotilla-node").ok().flatten().is_some()
-            || headers
-                .get("access-control-allow-origin")
-                .ok()
-                .flatten()
-                .is_some_and(|v| v == "*");
-        let Some(window) = web_sys::window().filter(|_| marked) else {
-            return;
-        };
-        on_resolve(&window.fetch_with_str("/status"), move |response| {
-            let Some(text) = response
-                .dyn_into::<web_sys::Response>()
-                .ok()
-                .filter(web_sys::Response::ok)
-                .and_then(|r| r.text().ok())
-            else {
-                return;
-            };
-            on_resolve(&text, move |body| {
-                let body = body.as_string().unwrap_or_default();
-                // A node's status names the node; anything else is not a node.
-                let is_node = serde_json::from_str::<serde_json::Value>(&body)
-                    .ok()
-                    .is_some_and(|v| v.get("id").is_some());
-                if is_node {
-                    found(location_host());
-                }
-            });
-        });
+        let node = response
+            .dyn_into::<web_sys::Response>()
+            .ok()
+            .and_then(|r| r.headers().get("x-flotilla-node").ok().flatten());
+        if node.is_some_and(|id| id.trim().parse::<u64>().is_ok()) {
+            found(location_host());
+        }
     });
 }
