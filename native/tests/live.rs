@@ -146,6 +146,17 @@ fn welcome(page: &mut Page) -> NodeMessage {
     message
 }
 
+/// The timing a node announces in its welcome, which a page gives its browser peer.
+fn timing_of(welcome: &NodeMessage) -> PeerTiming {
+    match welcome {
+        NodeMessage::Welcome {
+            timing: Some(timing),
+            ..
+        } => *timing,
+        other => panic!("no timing in {other:?}"),
+    }
+}
+
 fn status_of(message: &NodeMessage) -> Option<&flotilla_core::live::protocol::NodeStatusView> {
     match message {
         NodeMessage::Status(status) => Some(status),
@@ -173,6 +184,7 @@ fn a_page_is_welcomed_and_sees_status_events_and_messages() {
             node,
             authed,
             members,
+            timing,
             ..
         } = welcome(&mut page)
         else {
@@ -180,6 +192,15 @@ fn a_page_is_welcomed_and_sees_status_events_and_messages() {
         };
         assert_eq!(node, NodeId(1));
         assert!(!authed);
+        // `flotilla node`'s defaults.
+        assert_eq!(
+            timing,
+            Some(PeerTiming {
+                election_timeout_min_ms: 300,
+                election_timeout_max_ms: 600,
+                heartbeat_interval_ms: 75,
+            })
+        );
         if members.iter().all(|m| m.http.is_some()) || Instant::now() > deadline {
             break members;
         }
@@ -664,7 +685,7 @@ fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_ha
     }
     let relay = (1..=3).find(|&id| id != leader).expect("a follower");
     let mut page = Page::connect(cluster.node(relay).http, "?token=test-token");
-    welcome(&mut page);
+    let timing = timing_of(&welcome(&mut page));
     page.send(&PageMessage::PeerJoin { id: 1 });
     let joined = page.wait_for(RETRY, "peer_joined", |m| {
         matches!(
@@ -677,11 +698,6 @@ fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_ha
     };
     assert_eq!(id, NodeId(4));
     let start = Instant::now();
-    let timing = PeerTiming {
-        election_timeout_min_ms: 300,
-        election_timeout_max_ms: 600,
-        heartbeat_interval_ms: 75,
-    };
     let mut peer = HostedPeer::new(id, 7, timing, 0).expect("peer");
     let mut installed = false;
     let target: u64 = info_field(&cluster, leader, "commit_index")
@@ -936,7 +952,7 @@ fn a_page_under_load_stays_within_the_summary_cap_and_a_browser_peer_follows_eve
     // Relay latency: a write acknowledged by the leader, until a browser peer applied it.
     let relay = (1..=3).find(|&id| id != leader).expect("a follower");
     let mut page = Page::connect(cluster.node(relay).http, "?token=test-token");
-    welcome(&mut page);
+    let timing = timing_of(&welcome(&mut page));
     page.send(&PageMessage::PeerJoin { id: 1 });
     let NodeMessage::PeerJoined { peer: id, .. } = page.wait_for(RETRY, "peer_joined", |m| {
         matches!(m, NodeMessage::PeerJoined { .. })
@@ -944,11 +960,6 @@ fn a_page_under_load_stays_within_the_summary_cap_and_a_browser_peer_follows_eve
         unreachable!()
     };
     let start = Instant::now();
-    let timing = PeerTiming {
-        election_timeout_min_ms: 300,
-        election_timeout_max_ms: 600,
-        heartbeat_interval_ms: 75,
-    };
     let mut peer = HostedPeer::new(id, 7, timing, 0).expect("peer");
     let target: u64 = info_field(&cluster, leader, "commit_index")
         .parse()
@@ -983,14 +994,31 @@ fn a_page_under_load_stays_within_the_summary_cap_and_a_browser_peer_follows_eve
 
 #[test]
 fn a_browser_peer_relayed_by_the_leader_catches_up_and_leaves_on_request() {
-    let cluster = Cluster::start("live-peer-leader", 3, &[]);
+    // Not the defaults: the page's peer must take the cluster's own timers.
+    let cluster = Cluster::start(
+        "live-peer-leader",
+        3,
+        &[
+            "--election-timeout-min-ms=400",
+            "--election-timeout-max-ms=800",
+            "--heartbeat-ms=60",
+        ],
+    );
     let leader = cluster.wait_for_leader(STARTUP);
     for i in 0..20 {
         let key = format!("k{i}");
         cluster.call_retrying(leader, &["SET", &key, "value"], RETRY);
     }
     let mut page = Page::connect(cluster.node(leader).http, "");
-    welcome(&mut page);
+    let timing = timing_of(&welcome(&mut page));
+    assert_eq!(
+        timing,
+        PeerTiming {
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
+            heartbeat_interval_ms: 60,
+        }
+    );
     page.send(&PageMessage::Auth {
         token: "test-token".into(),
     });
@@ -1008,11 +1036,6 @@ fn a_browser_peer_relayed_by_the_leader_catches_up_and_leaves_on_request() {
         panic!("{joined:?}")
     };
     let start = Instant::now();
-    let timing = PeerTiming {
-        election_timeout_min_ms: 300,
-        election_timeout_max_ms: 600,
-        heartbeat_interval_ms: 75,
-    };
     let mut peer = HostedPeer::new(id, 11, timing, 0).expect("peer");
     let target: u64 = info_field(&cluster, leader, "commit_index")
         .parse()

@@ -10,8 +10,9 @@
 //      never presented the token gets `admin_reply` `refused`;
 //   4. kill -9 of the leader's process shows in the page (the node drawn down) and a new
 //      leader appears; the supervisor restarts the node and the page sees it again;
-//   5. with the token, a browser peer joins as a learner and reaches the leader's commit
-//      index; removing it takes it out of the configuration;
+//   5. with the token, a browser peer joins as a learner with the cluster's timers (from the
+//      welcome) and reaches the leader's commit index; removing it takes it out of the
+//      configuration;
 //   6. no console errors, page errors or failed requests.
 //
 // Screenshots go to artifacts/live-*.png, numbers to artifacts/live-results.json.
@@ -369,6 +370,9 @@ async function main() {
     const members = leaderNow.membership.members;
     check(members[peerName.slice(1)]?.role === 'Learner', `the leader's membership: ${JSON.stringify(members)}`);
     check(await page.locator(`#node-${peerName.slice(1)}.in-page`).isVisible(), 'the peer is not drawn in the ring');
+    // Its timers are the cluster's, from its relay's welcome.
+    const joinedLine = (await adminLog(page)).find((line) => line.includes('joined as a learner'));
+    check(joinedLine?.includes("(the cluster's)"), `the browser peer's timers: ${joinedLine}`);
     await page.waitForTimeout(500);
     await shot(page, 'browser-peer');
     console.log(

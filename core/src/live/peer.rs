@@ -22,6 +22,7 @@ use crate::raft::{Config, Envelope, Event, Membership, Ready};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::storage::{persist_ready, MemStorage, Storage, StorageError};
 use crate::types::{Millis, NodeId};
+use serde::{Deserialize, Serialize};
 
 /// Most envelopes waiting in the outbox; past it the oldest are dropped (Raft resends what
 /// matters), so a page that stops sending cannot grow without bound.
@@ -31,12 +32,24 @@ pub const OUTBOX_ENVELOPES_MAX: u32 = 4_096;
 pub const EVENTS_MAX: u32 = 1_024;
 
 /// Timing of a hosted peer; take it from the cluster's own settings so that, once promoted,
-/// it behaves like the other voters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// it behaves like the other voters. A node announces its own in its welcome
+/// ([`super::protocol::NodeMessage::Welcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerTiming {
     pub election_timeout_min_ms: Millis,
     pub election_timeout_max_ms: Millis,
     pub heartbeat_interval_ms: Millis,
+}
+
+impl PeerTiming {
+    /// The timing of a node configured with `config`.
+    pub fn of(config: &Config) -> PeerTiming {
+        PeerTiming {
+            election_timeout_min_ms: config.election_timeout_min_ms,
+            election_timeout_max_ms: config.election_timeout_max_ms,
+            heartbeat_interval_ms: config.heartbeat_interval_ms,
+        }
+    }
 }
 
 /// Why the hosted peer stopped.

@@ -13,6 +13,7 @@
 //! Numbers that are persisted or cross the wire are fixed-size (`u32`, `u64`), so the wasm
 //! page (32-bit) and the native node read them the same way.
 
+use super::peer::PeerTiming;
 use crate::raft::{Envelope, RoleKind};
 use crate::types::{Index, NodeId, Term};
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,10 @@ pub enum NodeMessage {
         /// Every member this node knows of, with where to reach it; the page opens a socket
         /// to each `http` address to watch the whole cluster.
         members: Vec<MemberAddress>,
+        /// The node's election timeout and heartbeat interval, which a browser peer takes
+        /// so that, once promoted, it keeps the cluster's time (None: not known yet; the
+        /// page then uses the native defaults).
+        timing: Option<PeerTiming>,
     },
     /// The node's state now; sent on connect, on every change of role, term, leader or
     /// membership, and at least every few hundred milliseconds.
@@ -365,6 +370,36 @@ mod tests {
         assert!(matches!(back, PageMessage::Kv { id: 7, .. }));
         let text = serde_json::to_string(&NodeMessage::Lagged { missed: 3 }).unwrap();
         assert_eq!(text, r#"{"lagged":{"missed":3}}"#);
+    }
+
+    #[test]
+    fn a_welcome_without_timing_reads_as_none() {
+        let text =
+            r#"{"welcome":{"protocol":1,"version":"0.1.0","node":1,"authed":false,"members":[]}}"#;
+        let NodeMessage::Welcome { timing, .. } = serde_json::from_str(text).unwrap() else {
+            panic!("not a welcome");
+        };
+        assert_eq!(timing, None);
+        let timing = PeerTiming::of(&crate::raft::Config::new(NodeId(1)));
+        let welcome = NodeMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            version: "0.1.0".into(),
+            node: NodeId(1),
+            authed: false,
+            members: Vec::new(),
+            timing: Some(timing),
+        };
+        let text = serde_json::to_string(&welcome).unwrap();
+        assert!(
+            text.ends_with(&format!(
+                r#""timing":{{"election_timeout_min_ms":{},"election_timeout_max_ms":{},"heartbeat_interval_ms":{}}}}}}}"#,
+                timing.election_timeout_min_ms,
+                timing.election_timeout_max_ms,
+                timing.heartbeat_interval_ms
+            )),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<NodeMessage>(&text).unwrap(), welcome);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ws;
 
 use crate::metrics::Metrics;
 use crate::resp::Reply;
+use flotilla_core::live::peer::PeerTiming;
 use flotilla_core::live::protocol::{AdminAction, AdminResult, MemberAddress};
 use flotilla_core::raft::Envelope;
 use flotilla_core::NodeId;
@@ -131,12 +132,15 @@ pub struct LiveCounters {
     pub message_subscribers: AtomicUsize,
 }
 
-/// The latest view of the node for pages: the encoded `status` frame and the members for
-/// `welcome` frames.
+/// The latest view of the node for pages: the encoded `status` frame, and the members and
+/// timing for `welcome` frames.
 #[derive(Debug, Default)]
 pub struct LiveSnapshot {
     pub status_frame: Option<String>,
     pub members: Vec<MemberAddress>,
+    /// The node's election timeout and heartbeat (fixed for its life; None until the event
+    /// loop first publishes).
+    pub timing: Option<PeerTiming>,
 }
 
 /// The event loop's end of the gateway.

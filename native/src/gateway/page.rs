@@ -108,13 +108,17 @@ fn encode(message: &NodeMessage) -> String {
 }
 
 fn welcome(shared: &Shared, authed: bool) -> String {
-    let members = shared.live.borrow().members.clone();
+    let (members, timing) = {
+        let live = shared.live.borrow();
+        (live.members.clone(), live.timing)
+    };
     encode(&NodeMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         version: env!("CARGO_PKG_VERSION").to_string(),
         node: shared.node,
         authed,
         members,
+        timing,
     })
 }
 

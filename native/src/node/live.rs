@@ -21,6 +21,7 @@ use crate::gateway::{GatewayRequest, LiveSnapshot, RelayOutbox, ToPage};
 use crate::metrics::Metrics;
 use crate::peer::PeerMessage;
 use crate::resp::Reply;
+use flotilla_core::live::peer::PeerTiming;
 use flotilla_core::live::protocol::{
     AdminAction, AdminResult, LiveEvent, LiveEventKind, MemberAddress, MessageSummary, NodeMessage,
     MESSAGE_SUMMARIES_PER_SEC_MAX,
@@ -482,6 +483,7 @@ impl EventLoop {
         self.gateway.publish_live(LiveSnapshot {
             status_frame: frame,
             members,
+            timing: Some(PeerTiming::of(self.replica.node().config())),
         });
     }
 

@@ -72,8 +72,8 @@ const DROPS_KEEP: usize = 200;
 pub const DROP_SHOW_MS: f64 = 600.0;
 /// Lines of the admin log kept.
 const ADMIN_LOG_KEEP: usize = 40;
-/// Timing of the page's peer: the native node's defaults (`flotilla node --help`), so that
-/// once promoted it behaves like the other voters.
+/// Timing of the page's peer when its relay did not say its own (in its welcome): the native
+/// node's defaults (`flotilla node --help`).
 pub const PEER_TIMING: PeerTiming = PeerTiming {
     election_timeout_min_ms: 300,
     election_timeout_max_ms: 600,
@@ -125,6 +125,8 @@ pub struct Conn {
     pub since: u64,
     pub ever_open: bool,
     pub note: Option<String>,
+    /// The node's election timeout and heartbeat, from its welcome.
+    pub timing: Option<PeerTiming>,
 }
 
 /// What the page knows of one member.
@@ -393,6 +395,7 @@ impl LiveCluster {
                 since: self.now.unix,
                 ever_open: false,
                 note: None,
+                timing: None,
             },
         );
     }
@@ -600,7 +603,13 @@ impl LiveCluster {
                 node,
                 authed,
                 members,
-            } => self.welcome(addr, protocol, &version, node, authed, members),
+                timing,
+            } => {
+                self.welcome(addr, protocol, &version, node, authed, members);
+                if let Some(conn) = self.conns.get_mut(addr).filter(|c| c.welcomed) {
+                    conn.timing = timing;
+                }
+            }
             NodeMessage::Status(status) => self.status(addr, status),
             NodeMessage::Event(event) => self.event(event),
             NodeMessage::Messages { summaries, omitted } => {
@@ -1336,7 +1345,10 @@ impl LiveCluster {
 
     fn peer_joined(&mut self, addr: &str, _id: u64, peer: NodeId) {
         let seed = self.now.unix ^ (peer.0 << 48);
-        match HostedPeer::new(peer, seed, PEER_TIMING, self.now.mono) {
+        // The relay's own timers, so that once promoted the peer keeps the cluster's time.
+        let announced = self.conns.get(addr).and_then(|c| c.timing);
+        let timing = announced.unwrap_or(PEER_TIMING);
+        match HostedPeer::new(peer, seed, timing, self.now.mono) {
             Ok(hosted) => {
                 let relay_node = self.conns.get(addr).and_then(|c| c.node);
                 self.peer = PeerState::Running(Box::new(PagePeer {
@@ -1348,8 +1360,17 @@ impl LiveCluster {
                 }));
                 let via = relay_node.map_or(addr.to_string(), node_name);
                 self.admin_note(format!(
-                    "browser peer {} joined as a learner, relayed by {via}",
-                    node_name(peer)
+                    "browser peer {} joined as a learner, relayed by {via}; election timeout \
+                     {}–{} ms, heartbeat {} ms ({})",
+                    node_name(peer),
+                    timing.election_timeout_min_ms,
+                    timing.election_timeout_max_ms,
+                    timing.heartbeat_interval_ms,
+                    if announced.is_some() {
+                        "the cluster's"
+                    } else {
+                        "defaults: the node did not say its own"
+                    }
                 ));
                 self.refresh_peer_status();
             }

@@ -75,6 +75,13 @@ fn json(message: &NodeMessage) -> String {
     serde_json::to_string(message).unwrap()
 }
 
+/// The cluster's timers, as its nodes announce them (not the native defaults).
+const TIMING: PeerTiming = PeerTiming {
+    election_timeout_min_ms: 1_000,
+    election_timeout_max_ms: 2_000,
+    heartbeat_interval_ms: 150,
+};
+
 fn welcome(node: u64, authed: bool) -> String {
     json(&NodeMessage::Welcome {
         protocol: PROTOCOL_VERSION,
@@ -82,7 +89,15 @@ fn welcome(node: u64, authed: bool) -> String {
         node: NodeId(node),
         authed,
         members: members(3),
+        timing: Some(TIMING),
     })
+}
+
+fn peer_timing(live: &LiveCluster) -> PeerTiming {
+    let PeerState::Running(p) = live.peer() else {
+        panic!("no browser peer");
+    };
+    PeerTiming::of(p.peer.replica().node().config())
 }
 
 fn sent_to(commands: &[SocketCommand], to: &str) -> Vec<PageMessage> {
@@ -569,6 +584,7 @@ fn an_incompatible_node_is_left_alone_and_a_second_address_of_a_node_is_closed()
         node: NodeId(2),
         authed: false,
         members: Vec::new(),
+        timing: None,
     };
     live.opened(&addr(2), at(3));
     live.received(&addr(2), &json(&wrong), at(4));
@@ -601,6 +617,14 @@ fn a_browser_peer_joins_through_its_relay_and_answers_the_leader() {
     };
     live.received(&addr(1), &json(&joined), at(30));
     assert_eq!(live.peer_id(), Some(NodeId(4)));
+    // It keeps the cluster's time, as its relay announced it.
+    assert_eq!(peer_timing(&live), TIMING);
+    assert!(live
+        .admin_log()
+        .back()
+        .unwrap()
+        .text
+        .contains("1000–2000 ms, heartbeat 150 ms (the cluster's)"));
     let me = live
         .nodes()
         .into_iter()
@@ -636,6 +660,32 @@ fn a_browser_peer_joins_through_its_relay_and_answers_the_leader() {
     };
     live.received(&addr(1), &json(&left), at(5_010));
     assert_eq!(live.peer_id(), None);
+}
+
+#[test]
+fn a_browser_peer_takes_the_native_defaults_from_a_node_that_does_not_say_its_timing() {
+    let mut live = LiveCluster::new(at(0));
+    live.connect(&addr(1), at(0));
+    live.opened(&addr(1), at(1));
+    // A welcome without `timing` (an optional field) still reads.
+    let mut welcome: serde_json::Value = serde_json::from_str(&welcome(1, true)).unwrap();
+    welcome["welcome"].as_object_mut().unwrap().remove("timing");
+    live.received(&addr(1), &welcome.to_string(), at(2));
+    assert_eq!(live.connections().next().unwrap().timing, None);
+    live.set_token("t", at(3));
+    live.take_commands();
+    live.peer_join(at(4)).unwrap();
+    let sent = sent_to(&live.take_commands(), &addr(1));
+    let [PageMessage::PeerJoin { id }] = sent.as_slice() else {
+        panic!("a join: {sent:?}");
+    };
+    let joined = NodeMessage::PeerJoined {
+        id: *id,
+        peer: NodeId(4),
+    };
+    live.received(&addr(1), &json(&joined), at(5));
+    assert_eq!(peer_timing(&live), PEER_TIMING);
+    assert!(live.admin_log().back().unwrap().text.contains("defaults"));
 }
 
 #[test]
