@@ -7,13 +7,14 @@
 //! recipe until the node has nothing more to say.
 
 use super::client::{Client, CLIENT_READ_BYTES_MAX, CLIENT_WRITE_BYTES_HARD_MAX};
+use super::driver::Unsynced;
 use super::requests::{Forward, InFlight};
 use crate::config::NodeArgs;
 use crate::gateway::{self, GatewayLink};
 use crate::metrics::Metrics;
 use crate::net::{interrupted, would_block, Conn, ReadOutcome};
 use crate::peer::{frame, Outbound, PeerMessage};
-use crate::wal::FileStore;
+use crate::wal::{FileStore, WalThread};
 use flotilla_core::raft::HardState;
 use flotilla_core::replica::Replica;
 use flotilla_core::{Millis, NodeId};
@@ -48,7 +49,10 @@ pub struct EventLoop {
     start: Instant,
     pub(super) me: NodeId,
     pub(super) replica: Replica,
-    pub(super) store: FileStore,
+    /// The file store, on its own thread.
+    pub(super) wal: WalThread,
+    /// The Ready whose writes the WAL thread is making durable (at most one).
+    pub(super) unsynced: Option<Unsynced>,
     /// The cluster token that AUTH checks.
     pub(super) token: String,
     peer_listener: TcpListener,
@@ -145,6 +149,15 @@ impl EventLoop {
             token: args.token.clone(),
             allowed_origins: args.allowed_origins.clone(),
         };
+        let wal_waker = waker.clone();
+        let wal = WalThread::spawn(
+            store,
+            Box::new(move || {
+                // A failed wake leaves the answer queued; the loop's 100 ms poll timeout
+                // still picks it up.
+                let _ = wal_waker.wake();
+            }),
+        )?;
         let gateway = gateway::spawn(
             args.http_addr,
             args.web_dir.clone(),
@@ -179,7 +192,8 @@ impl EventLoop {
             start: Instant::now(),
             me,
             replica,
-            store,
+            wal,
+            unsynced: None,
             token: args.token.clone(),
             peer_listener,
             resp_listener,
@@ -240,6 +254,7 @@ impl EventLoop {
                 }
             }
             self.on_timers();
+            self.wal_done()?;
             self.drive()?;
             self.resume_clients();
         }
