@@ -181,3 +181,37 @@ fn compaction_deletes_old_segments() {
     assert_eq!(state.entries, entries(9..=10, 1));
     assert_eq!(state.snapshot, Some(snapshot));
 }
+
+#[test]
+fn segments_are_preallocated_and_recovered_up_to_their_last_batch() {
+    let mut harness = Harness::new("prealloc", super::SEGMENT_BYTES_MAX_DEFAULT);
+    let mut store = harness.open_fresh();
+    store.load().expect("load");
+    for index in 1..=20 {
+        store.append(&entries(index..=index, 1)).expect("append");
+        store.sync().expect("sync");
+    }
+    let segments = store.segment_files();
+    let path = store.path().join(&segments[0].0);
+    let size = fs::metadata(&path).expect("segment").len();
+    // Twenty syncs, one file size: the batches went into preallocated zeros.
+    assert!(size > segments[0].1, "{size} <= {}", segments[0].1);
+    // A crash during the creation of the next segment leaves it under its temporary name.
+    let unfinished = store
+        .path()
+        .join(format!("{}.tmp", segments[0].0.replace("01.log", "02.log")));
+    fs::write(&unfinished, b"FLWAL001").expect("write");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    let mut store = harness.open(dir).expect("reopen");
+    let state = store.load().expect("recovers");
+    assert_eq!(state.entries, entries(1..=20, 1));
+    assert!(!unfinished.exists(), "the unfinished segment is removed");
+    // New batches go after the last one, not after the zeros.
+    store.append(&entries(21..=21, 1)).expect("append");
+    store.sync().expect("sync");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    let state = harness.open(dir).expect("reopen").load().expect("recovers");
+    assert_eq!(state.entries, entries(1..=21, 1));
+}

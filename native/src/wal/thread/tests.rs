@@ -149,6 +149,9 @@ impl Dir for FailingSync {
     fn append(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         self.0.append(name, bytes)
     }
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_at(name, offset, bytes)
+    }
     fn sync(&mut self, _name: &str) -> io::Result<()> {
         Err(io::Error::other("EIO"))
     }
