@@ -410,6 +410,11 @@ impl EventLoop {
             if was_connected && !peer.is_connected() {
                 let id = peer.id;
                 self.fail_forwards_to(id);
+                // A killed leader's kernel closes its sockets: campaign when the lease ends
+                // instead of a whole election timeout later.
+                if self.replica.node().leader() == Some(id) {
+                    self.replica.node_mut().leader_unreachable(now);
+                }
             }
         }
     }
