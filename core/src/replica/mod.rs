@@ -215,9 +215,10 @@ impl Replica {
                 outcome,
             })
         };
-        if let Err(error) = request.validate() {
-            return reply(Outcome::Invalid(error.to_string()));
-        }
+        let encoded = match request.encode_checked() {
+            Ok(encoded) => encoded,
+            Err(error) => return reply(Outcome::Invalid(error.to_string())),
+        };
         if request.command.is_read() {
             if self.reads.len() as u64 >= PENDING_READS_MAX || self.reads.contains_key(&request_id)
             {
@@ -238,7 +239,7 @@ impl Replica {
         if self.writes.len() as u64 >= PENDING_WRITES_MAX {
             return reply(Outcome::Busy);
         }
-        match self.node.propose(request.encode()) {
+        match self.node.propose(encoded) {
             Ok((index, term)) => {
                 let write = PendingWrite { term, request_id };
                 // A leader never hands out an index twice in one term, and pending writes of

@@ -18,7 +18,7 @@
 
 use super::event_loop::EventLoop;
 use crate::metrics::Metrics;
-use crate::peer::PeerMessage;
+use crate::peer::RaftRef;
 use crate::wal::{WalDone, WalJob};
 use flotilla_core::raft::{Envelope, Event, HardState, Ready, RoleKind};
 use flotilla_core::storage::StorageError;
@@ -138,7 +138,7 @@ impl EventLoop {
     fn send_messages(&mut self, messages: &[Envelope]) {
         for envelope in messages {
             let to = envelope.to;
-            self.send_to_peer(to, &PeerMessage::Raft(envelope.clone()));
+            self.send_to_peer(to, &RaftRef(envelope));
         }
     }
 

@@ -541,7 +541,11 @@ impl EventLoop {
     }
 
     /// Sends a message to a peer (dropped if it is unreachable or its buffer is full).
-    pub(super) fn send_to_peer(&mut self, to: NodeId, message: &PeerMessage) -> bool {
+    pub(super) fn send_to_peer<M: serde::Serialize + ?Sized>(
+        &mut self,
+        to: NodeId,
+        message: &M,
+    ) -> bool {
         let now = self.now();
         let registry = self.poll.registry();
         let Some(peer) = self.peers.get_mut(&to) else {
