@@ -27,8 +27,9 @@ use std::io;
 
 /// A hard state whose only change is the commit index is written at most this often.
 /// Term and vote are written at once (safety needs them); the commit index only saves work
-/// after a restart (a node that forgot it re-learns it from the leader), and writing it on
-/// every Ready would triple the fsyncs per client write.
+/// after a restart (a node that forgot it re-learns it from the leader). It is a small
+/// record in the WAL batch, but a Ready whose only news is the commit index (a follower
+/// learning it from a heartbeat) would otherwise cost an fdatasync of its own.
 const HARD_STATE_COMMIT_INTERVAL_MS: Millis = 1000;
 
 /// The Ready whose writes are on the WAL thread: what is left to do once they are durable.

@@ -19,7 +19,7 @@ use std::rc::Rc;
 /// Segments roll over after this many bytes: small, so that roll-overs are frequent.
 const SEGMENT_BYTES_MAX: u64 = 4096;
 /// Steps of the workload; each ends with one `sync`.
-const STEPS: u64 = 360;
+const STEPS: u64 = 420;
 /// The test fails below this many crash points.
 const CRASH_POINTS_MIN: u64 = 10_000;
 /// The bit-flip test fails below this many flips checked.

@@ -5,8 +5,8 @@ use super::dir::{Dir, OsDir};
 use super::format::{encode_batch, scan_segments, segment_header, BatchKind, BATCH_BODY_BYTES_MAX};
 use flotilla_core::raft::{Entry, HardState, Snapshot};
 use flotilla_core::storage::{
-    encode_hard_state, encode_snapshot, recover, scan_records, DurableFiles, DurableState,
-    EntryLog, LogRecord, LogRecordRef, Storage, StorageError,
+    encode_snapshot, recover, scan_records, DurableFiles, DurableState, EntryLog, LogRecord,
+    LogRecordRef, Storage, StorageError,
 };
 use flotilla_core::Index;
 use std::io;
@@ -50,7 +50,6 @@ struct Pending {
     rewrite: Option<Vec<u8>>,
     /// Records to append (after `rewrite`, if any).
     log: Vec<u8>,
-    hard_state: Option<HardState>,
     snapshot: Option<Snapshot>,
 }
 
@@ -59,6 +58,8 @@ struct Pending {
 struct View {
     snapshot_index: Index,
     log: EntryLog,
+    /// The last hard state set: a log rewritten from scratch starts with it.
+    hard_state: HardState,
 }
 
 /// The write-ahead log, hard state and snapshot of one node, in one folder.
@@ -254,14 +255,6 @@ impl<D: Dir> FileStore<D> {
             }
             self.write_batch(BatchKind::Append, &pending.log)?;
         }
-        if let Some(hard_state) = &pending.hard_state {
-            write_atomic(
-                &mut self.dir,
-                HARD_STATE_FILE,
-                &encode_hard_state(hard_state),
-            )?;
-            self.fsyncs += 2;
-        }
         Ok(())
     }
 
@@ -311,10 +304,7 @@ impl<D: Dir> FileStore<D> {
             });
         if stale {
             tracing::info!("rewriting the log behind the snapshot a crash left it ahead of");
-            let mut rewrite = Vec::new();
-            for entry in recovered.log.entries() {
-                LogRecordRef::Entry(entry).append_to(&mut rewrite);
-            }
+            let rewrite = rewritten_log(&recovered.hard_state, recovered.log.entries());
             self.replace_log(&rewrite).map_err(io_error)?;
         }
         let state = recovered.durable_state();
@@ -322,6 +312,7 @@ impl<D: Dir> FileStore<D> {
         self.view = Some(View {
             snapshot_index,
             log: recovered.log,
+            hard_state: state.hard_state,
         });
         Ok(state)
     }
@@ -368,6 +359,17 @@ impl<D: Dir> FileStore<D> {
     }
 }
 
+/// The records of a log rewritten from scratch: the hard state (the segments that held its
+/// last record become obsolete), then the entries.
+fn rewritten_log(hard_state: &HardState, entries: &[Entry]) -> Vec<u8> {
+    let mut rewrite = Vec::new();
+    LogRecordRef::HardState(hard_state).append_to(&mut rewrite);
+    for entry in entries {
+        LogRecordRef::Entry(entry).append_to(&mut rewrite);
+    }
+    rewrite
+}
+
 fn io_error(error: io::Error) -> StorageError {
     StorageError::Io(error.to_string())
 }
@@ -389,9 +391,11 @@ impl<D: Dir> Storage for FileStore<D> {
         Ok(())
     }
 
+    /// The hard state goes into the log as a record, so that it shares the Ready's one
+    /// write and fdatasync (a vote used to cost a file replaced atomically: three syncs).
     fn set_hard_state(&mut self, hard_state: &HardState) -> Result<(), StorageError> {
-        self.view_mut()?;
-        self.pending.hard_state = Some(*hard_state);
+        self.view_mut()?.hard_state = *hard_state;
+        LogRecordRef::HardState(hard_state).append_to(&mut self.pending.log);
         Ok(())
     }
 
@@ -402,10 +406,7 @@ impl<D: Dir> Storage for FileStore<D> {
         }
         view.log.compact(snapshot.meta.index, snapshot.meta.term)?;
         view.snapshot_index = snapshot.meta.index;
-        let mut rewrite = Vec::new();
-        for entry in view.log.entries() {
-            LogRecordRef::Entry(entry).append_to(&mut rewrite);
-        }
+        let rewrite = rewritten_log(&view.hard_state, view.log.entries());
         // Appends queued before this call are part of the rewrite now.
         self.pending.log.clear();
         self.pending.rewrite = Some(rewrite);
