@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod kv;
+pub mod live;
 pub mod raft;
 pub mod replica;
 pub mod sim;

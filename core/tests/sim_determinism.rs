@@ -1,6 +1,6 @@
 //! The same scenario gives the same run: byte-identical traces, the same trace hash, the same
-//! report. This is what makes a failing seed worth having. (The same check across native and
-//! wasm32 is still to be written: see docs/simulator.md.)
+//! report. This is what makes a failing seed worth having. The same runs compiled for wasm32
+//! are compared with native ones by `scripts/test-wasm-determinism` (tests/determinism/).
 
 use flotilla_core::sim::{
     Action, ClientCommand, Scenario, ScheduledAction, Sim, SimOptions, WorkloadOptions,

@@ -5,14 +5,22 @@
 //! DIR/node<i>, so the next start finds it again. The supervisor restarts a node that dies
 //! (after a pause, so a kill -9 shows as an outage first), and on Ctrl-C or SIGTERM asks
 //! every node to stop (SIGTERM), then kills those that do not within a grace period.
+//!
+//! It also listens on a loopback control port (`--control-port`, 0: any free port) whose
+//! address it gives every child as `--supervisor`: a node asks there, with the cluster
+//! token, to pause (SIGSTOP), resume (SIGCONT), crash (SIGKILL, kept down) or restart one of
+//! its siblings, which is how a page's fault buttons reach real processes (`crate::control`).
 
 use crate::cli::CommandResult;
+use crate::control::{self, Verb, CONTROL_LINE_BYTES_MAX, CONTROL_TIMEOUT};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// How often the supervisor looks at its children.
@@ -49,6 +57,10 @@ pub struct ClusterArgs {
     /// Do not restart nodes that die.
     #[arg(long)]
     pub no_restart: bool,
+    /// Loopback port of the control channel through which nodes ask to pause, resume,
+    /// crash or restart a node (0: any free port; its address is passed to every node).
+    #[arg(long, default_value_t = 0)]
+    pub control_port: u16,
     /// Extra flags for every `flotilla node` (after `--`), e.g. `-- --snapshot-entries 100`.
     #[arg(last = true)]
     pub node_args: Vec<String>,
@@ -62,7 +74,12 @@ struct Member {
     child: Option<Child>,
     /// When a dead node is due to restart.
     restart_at: Option<Instant>,
+    /// Crashed on request: stays down until a `restart` request.
+    held_down: bool,
 }
+
+/// A control request waiting for the supervisor's loop, with where to send its answer.
+type ControlRequest = (Verb, u16, mpsc::Sender<Result<String, String>>);
 
 pub fn run(args: ClusterArgs) -> CommandResult {
     if args.nodes == 0 {
@@ -75,6 +92,20 @@ pub fn run(args: ClusterArgs) -> CommandResult {
         None => stored_token(&args.data)?,
     };
     let exe = std::env::current_exe()?;
+    let control = TcpListener::bind(("127.0.0.1", args.control_port)).map_err(|e| {
+        format!(
+            "cannot listen for control on port {}: {e}",
+            args.control_port
+        )
+    })?;
+    let control_address = control.local_addr()?;
+    let (control_tx, control_rx) = mpsc::channel();
+    {
+        let token = token.clone();
+        std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || serve_control(control, &token, &control_tx))?;
+    }
     let port = |base: u16, id: u16| base.checked_add(id).ok_or("port number overflows");
     let mut members = Vec::new();
     println!(
@@ -108,6 +139,7 @@ pub fn run(args: ClusterArgs) -> CommandResult {
             format!("--data={}", args.data.join(format!("node{id}")).display()),
             format!("--web-dir={}", args.web_dir.display()),
             format!("--token={token}"),
+            format!("--supervisor={control_address}"),
         ];
         if !peers.is_empty() {
             command.push(format!("--peers={}", peers.join(",")));
@@ -119,10 +151,115 @@ pub fn run(args: ClusterArgs) -> CommandResult {
             command,
             child: None,
             restart_at: Some(Instant::now()),
+            held_down: false,
         });
     }
+    println!("control (pause/resume/crash/restart through the nodes): {control_address}");
     println!("Ctrl-C stops every node.");
-    supervise(&mut members, !args.no_restart)
+    supervise(&mut members, !args.no_restart, &control_rx)
+}
+
+/// Accepts control connections: one request line each, answered by the supervisor's loop.
+fn serve_control(listener: TcpListener, token: &str, requests: &mpsc::Sender<ControlRequest>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let answer = match read_control_line(&stream) {
+            Ok(line) => match control::parse_request(&line, token) {
+                Ok((verb, id)) => {
+                    let (answer_tx, answer_rx) = mpsc::channel();
+                    if requests.send((verb, id, answer_tx)).is_err() {
+                        return;
+                    }
+                    answer_rx
+                        .recv_timeout(CONTROL_TIMEOUT)
+                        .unwrap_or_else(|_| Err("the supervisor is busy".into()))
+                }
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        let line = match answer {
+            Ok(message) => format!("ok {message}\n"),
+            Err(message) => format!("err {message}\n"),
+        };
+        let _ = (&stream).write_all(line.as_bytes());
+    }
+}
+
+fn read_control_line(stream: &TcpStream) -> Result<String, String> {
+    stream
+        .set_read_timeout(Some(CONTROL_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(stream.take(CONTROL_LINE_BYTES_MAX as u64))
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    Ok(line)
+}
+
+/// Carries out one control request on the member `id`.
+fn control_member(members: &mut [Member], verb: Verb, id: u16) -> Result<String, String> {
+    let member = members
+        .iter_mut()
+        .find(|m| m.id == id)
+        .ok_or_else(|| format!("node {id} is not one of this cluster's nodes"))?;
+    let pid = member
+        .child
+        .as_ref()
+        .and_then(|c| i32::try_from(c.id()).ok())
+        .map(Pid::from_raw);
+    match (verb, pid) {
+        (Verb::Pause, Some(pid)) => {
+            kill(pid, Signal::SIGSTOP).map_err(|e| format!("SIGSTOP: {e}"))?;
+            eprintln!("flotilla cluster: node {id} paused (SIGSTOP)");
+            Ok(format!("node {id} paused (SIGSTOP)"))
+        }
+        (Verb::Resume, Some(pid)) => {
+            kill(pid, Signal::SIGCONT).map_err(|e| format!("SIGCONT: {e}"))?;
+            eprintln!("flotilla cluster: node {id} resumed (SIGCONT)");
+            Ok(format!("node {id} resumed (SIGCONT)"))
+        }
+        (Verb::Pause | Verb::Resume, None) => Err(format!("node {id} is not running")),
+        (Verb::Crash, None) => {
+            member.held_down = true;
+            member.restart_at = None;
+            Err(format!("node {id} is not running"))
+        }
+        (Verb::Crash, Some(_)) => {
+            kill_member(member);
+            member.held_down = true;
+            member.restart_at = None;
+            eprintln!("flotilla cluster: node {id} crashed on request (SIGKILL); it stays down until restarted");
+            Ok(format!(
+                "node {id} killed (SIGKILL); it stays down until restarted"
+            ))
+        }
+        (Verb::Restart, pid) => {
+            if pid.is_some() {
+                kill_member(member);
+            }
+            member.held_down = false;
+            member.restart_at = None;
+            start_member(member).map_err(|e| format!("cannot start node {id}: {e}"))?;
+            eprintln!("flotilla cluster: node {id} restarted on request");
+            Ok(format!("node {id} started"))
+        }
+    }
+}
+
+fn kill_member(member: &mut Member) {
+    if let Some(mut child) = member.child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+fn start_member(member: &mut Member) -> std::io::Result<()> {
+    let child = Command::new(&member.command[0])
+        .args(&member.command[1..])
+        .spawn()?;
+    member.child = Some(child);
+    Ok(())
 }
 
 /// The token kept in DIR/token, created on first use.
@@ -143,7 +280,11 @@ fn stored_token(dir: &Path) -> Result<String, String> {
     Ok(token)
 }
 
-fn supervise(members: &mut [Member], restart: bool) -> CommandResult {
+fn supervise(
+    members: &mut [Member],
+    restart: bool,
+    control: &mpsc::Receiver<ControlRequest>,
+) -> CommandResult {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())?;
@@ -154,7 +295,7 @@ fn supervise(members: &mut [Member], restart: bool) -> CommandResult {
                 if let Ok(Some(status)) = child.try_wait() {
                     eprintln!("flotilla cluster: node {} exited ({status})", member.id);
                     member.child = None;
-                    if restart {
+                    if restart && !member.held_down {
                         eprintln!(
                             "flotilla cluster: restarting node {} in {} s",
                             member.id,
@@ -166,11 +307,8 @@ fn supervise(members: &mut [Member], restart: bool) -> CommandResult {
             }
             if member.restart_at.is_some_and(|at| Instant::now() >= at) {
                 member.restart_at = None;
-                match Command::new(&member.command[0])
-                    .args(&member.command[1..])
-                    .spawn()
-                {
-                    Ok(child) => member.child = Some(child),
+                match start_member(member) {
+                    Ok(()) => {}
                     Err(error) => {
                         eprintln!("flotilla cluster: cannot start node {}: {error}", member.id);
                         member.restart_at = restart.then(|| Instant::now() + RESTART_DELAY);
@@ -178,10 +316,13 @@ fn supervise(members: &mut [Member], restart: bool) -> CommandResult {
                 }
             }
         }
-        if !restart && members.iter().all(|m| m.child.is_none()) {
+        if !restart && members.iter().all(|m| m.child.is_none() && !m.held_down) {
             return Err("every node has exited".into());
         }
-        std::thread::sleep(SUPERVISE_INTERVAL);
+        // Waiting for a control request is the loop's sleep, so requests are served at once.
+        if let Ok((verb, id, answer)) = control.recv_timeout(SUPERVISE_INTERVAL) {
+            let _ = answer.send(control_member(members, verb, id));
+        }
     }
     eprintln!("flotilla cluster: stopping");
     stop_all(members);
@@ -192,6 +333,8 @@ fn stop_all(members: &mut [Member]) {
     for child in members.iter().filter_map(|m| m.child.as_ref()) {
         if let Ok(pid) = i32::try_from(child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            // A paused node only sees the SIGTERM once it runs again.
+            let _ = kill(Pid::from_raw(pid), Signal::SIGCONT);
         }
     }
     let deadline = Instant::now() + STOP_GRACE;

@@ -79,6 +79,10 @@ pub struct NodeArgs {
     /// commas).
     #[arg(long, value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Control address of the `flotilla cluster` that started this node (set by it): pause,
+    /// resume, crash and restart requests from pages go there. Without it they are refused.
+    #[arg(long)]
+    pub supervisor: Option<String>,
 }
 
 impl NodeArgs {
@@ -157,7 +161,8 @@ impl NodeArgs {
             peer_write_bytes_max,
             clients_max,
             client_idle_timeout_ms,
-            allowed_origins
+            allowed_origins,
+            supervisor
         );
     }
 

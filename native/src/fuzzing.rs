@@ -51,12 +51,13 @@ pub fn peer_frame(data: &[u8]) {
     }
 }
 
-/// The WebSocket JSON request decoder.
+/// The WebSocket decoder of page messages (protocol v1): never panics, and what decodes
+/// encodes to JSON that decodes to the same message.
 pub fn ws_json(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(request) = ws::parse_request(text) {
-            assert!(!request.args.is_empty());
-            let _ = crate::node::command::classify(&request.args);
+        if let Ok(message) = ws::parse_page_message(text) {
+            let again = serde_json::to_string(&message).expect("page messages encode");
+            assert_eq!(ws::parse_page_message(&again), Ok(message));
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 mod client;
 mod cluster;
 mod config;
+pub mod control;
 pub mod faults;
 pub mod fuzzing;
 pub mod gateway;

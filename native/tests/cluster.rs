@@ -373,7 +373,7 @@ fn client_subcommands_talk_resp() {
 }
 
 #[test]
-fn websocket_streams_status_and_runs_commands() {
+fn websocket_speaks_protocol_v1_on_raw_frames() {
     use std::io::{BufRead, BufReader, Read, Write};
     let cluster = Cluster::start("ws", 1, &[]);
     cluster.wait_for_leader(STARTUP);
@@ -420,13 +420,14 @@ fn websocket_streams_status_and_runs_commands() {
         reader.read_exact(&mut payload).expect("payload");
         String::from_utf8(payload).expect("text frame")
     };
+    // Protocol v1 (docs/protocol.md): the node speaks first.
     let first = read_frame(&mut reader);
     assert!(
-        first.starts_with(r#"{"type":"status","status":{"#),
+        first.starts_with(r#"{"type":"welcome","protocol":1,"#),
         "{first}"
     );
     // A masked text frame from the client: a command.
-    let command = br#"{"command":["SET","from","browser"],"id":7}"#;
+    let command = br#"{"type":"command","id":7,"args":["SET","from","browser"]}"#;
     let mask = [1u8, 2, 3, 4];
     let mut frame = vec![0x81, 0x80 | command.len() as u8];
     frame.extend_from_slice(&mask);
@@ -435,11 +436,8 @@ fn websocket_streams_status_and_runs_commands() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let message = read_frame(&mut reader);
-        if message.contains(r#""type":"reply""#) {
-            assert!(
-                message.contains(r#""id":7"#) && message.contains(r#""Simple":"OK""#),
-                "{message}"
-            );
+        if message.contains(r#""type":"command_reply""#) {
+            assert_eq!(message, r#"{"type":"command_reply","id":7,"reply":"OK"}"#);
             break;
         }
         assert!(Instant::now() < deadline, "no reply");

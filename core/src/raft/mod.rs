@@ -16,7 +16,11 @@
 //! date as its own (later last term, or same last term and at least as long) — this is what
 //! makes a new leader hold every committed entry (Leader Completeness). Any message with a
 //! higher term turns its receiver into a follower of that term; a lower term marks a stale
-//! sender, which is told so.
+//! sender, which is told so. As in the paper's Figure 2, the election timer restarts only
+//! when a node hears the current leader, grants a vote or starts an election: adopting a
+//! higher term alone (say from a vote request it refuses) leaves it running, so a candidate
+//! whose log is too short to win does not hold back the servers that can
+//! (docs/figure16.md).
 //!
 //! Before a real election a node runs a *pre-vote* round (`Config::pre_vote`): it asks
 //! whether it *would* win, without raising any term, and voters say no while they still hear

@@ -619,9 +619,18 @@ impl Node {
     }
 
     /// Becomes a follower in `term` (which may be the current one), following `leader`.
+    ///
+    /// The election timer keeps running, as in the paper's Figure 2: it restarts only when
+    /// the node hears the current leader (`heard_from_leader`), grants a vote
+    /// (`handle_vote`) or starts an election. Adopting a higher term alone, say from a vote
+    /// request it refuses, does not restart it; otherwise a server that cannot win (its log
+    /// is behind) would keep pushing back the timers of the servers that can, and a stale
+    /// candidate would delay every failover it takes part in (docs/figure16.md). A leader is
+    /// the exception: its election timer was not running, so stepping down starts one.
     pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         let old_role = self.role();
         let old_term = self.term;
+        let was_leader = old_role == RoleKind::Leader;
         if term > self.term {
             self.term = term;
             self.vote = None;
@@ -634,7 +643,9 @@ impl Node {
         }
         self.role = Role::Follower;
         self.set_leader(leader);
-        self.reset_election_timer();
+        if was_leader {
+            self.reset_election_timer();
+        }
         if old_role != RoleKind::Follower || old_term != self.term {
             self.role_changed();
         }

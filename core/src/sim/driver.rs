@@ -160,7 +160,7 @@ impl Sim {
             self.stats.readies += 1;
             self.checkers
                 .before_persist(self.now, replica.node(), &ready);
-            if let Err(error) = persist(&mut host.storage, &ready) {
+            if let Err(error) = crate::storage::persist_ready(&mut host.storage, &ready) {
                 self.storage_failed(i, error);
                 return;
             }
@@ -323,24 +323,4 @@ impl Sim {
         let i = usize::try_from(node.0.checked_sub(1)?).ok()?;
         (i < self.hosts.len()).then_some(i)
     }
-}
-
-/// Step 1 of the recipe: the Ready's writes, in order.
-fn persist(storage: &mut impl Storage, ready: &Ready) -> Result<(), StorageError> {
-    if let Some(snapshot) = &ready.snapshot {
-        storage.save_snapshot(snapshot)?;
-    }
-    if let Some(from) = ready.truncate_from {
-        storage.truncate_from(from)?;
-    }
-    if !ready.entries.is_empty() {
-        storage.append(&ready.entries)?;
-    }
-    if let Some(snapshot) = &ready.compacted {
-        storage.save_snapshot(snapshot)?;
-    }
-    if let Some(hard_state) = &ready.hard_state {
-        storage.set_hard_state(hard_state)?;
-    }
-    Ok(())
 }

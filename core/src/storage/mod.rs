@@ -165,3 +165,28 @@ pub enum DurableFile {
     /// The snapshot file.
     Snapshot,
 }
+
+/// Step 1 of the driver recipe: a Ready's writes, in the order every driver must make them
+/// (a received snapshot, the truncation of a conflicting suffix, new entries, the node's own
+/// compaction, then the hard state). Nothing is durable until [`Storage::sync`].
+pub fn persist_ready(
+    storage: &mut impl Storage,
+    ready: &crate::raft::Ready,
+) -> Result<(), StorageError> {
+    if let Some(snapshot) = &ready.snapshot {
+        storage.save_snapshot(snapshot)?;
+    }
+    if let Some(from) = ready.truncate_from {
+        storage.truncate_from(from)?;
+    }
+    if !ready.entries.is_empty() {
+        storage.append(&ready.entries)?;
+    }
+    if let Some(snapshot) = &ready.compacted {
+        storage.save_snapshot(snapshot)?;
+    }
+    if let Some(hard_state) = &ready.hard_state {
+        storage.set_hard_state(hard_state)?;
+    }
+    Ok(())
+}

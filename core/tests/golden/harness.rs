@@ -22,6 +22,7 @@
 //! put N KEY VALUE / del N KEY / get N KEY (linearizable read via ReadIndex)
 //! add-learner N ID / promote N ID / remove N ID / transfer N TO / snapshot NODES
 //! status [NODES] / log [NODES] / kv [NODES]
+//! timers [NODES]            when each node's election timer fires (absolute virtual ms)
 //! ```
 
 use super::format::{fmt_entry, fmt_envelope, fmt_event};
@@ -213,6 +214,11 @@ impl goldenscript::Runner for Harness {
             "status" => {
                 for id in self.ids(&mut args)? {
                     self.print_status(id, &mut out)?;
+                }
+            }
+            "timers" => {
+                for id in self.ids(&mut args)? {
+                    self.print_timer(id, &mut out)?;
                 }
             }
             "log" => {
@@ -705,6 +711,27 @@ impl Harness {
             Ok(Some(index)) => writeln!(out, "{id} proposed {name} {target} at {index}")?,
             Ok(None) => writeln!(out, "{id} transferring leadership to {target}")?,
             Err(e) => writeln!(out, "{id} {name} refused: {e}")?,
+        }
+        Ok(())
+    }
+
+    /// When the election timer of `id` fires. A leader has none (it sends heartbeats).
+    fn print_timer(&mut self, id: NodeId, out: &mut String) -> Res<()> {
+        let now = self.now;
+        let node = self.node_mut(id)?;
+        let s = node.node.status();
+        if !node.up {
+            writeln!(out, "{id} (down)")?;
+        } else if s.role == RoleKind::Leader {
+            writeln!(out, "{id}@{} leader: no election timer", s.term)?;
+        } else {
+            writeln!(
+                out,
+                "{id}@{} {}: election timer fires at {} ms (now {now} ms)",
+                s.term,
+                s.role.name(),
+                s.election_deadline,
+            )?;
         }
         Ok(())
     }

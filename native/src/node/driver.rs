@@ -18,11 +18,10 @@
 
 use super::event_loop::EventLoop;
 use crate::metrics::Metrics;
-use crate::peer::RaftRef;
 use crate::wal::{WalDone, WalJob};
 use flotilla_core::raft::{Envelope, Event, HardState, Ready, RoleKind};
 use flotilla_core::storage::StorageError;
-use flotilla_core::Millis;
+use flotilla_core::{Index, Millis, Term};
 use std::io;
 
 /// A hard state whose only change is the commit index is written at most this often.
@@ -39,6 +38,9 @@ pub(super) struct Unsynced {
     /// Whether its entries and reads were applied already (everything but a received
     /// snapshot is applied before the sync).
     applied: bool,
+    /// The entries it appends, `(first, last, last's term)`, for the live view: the WAL job
+    /// takes the entries themselves.
+    appended: Option<(Index, Index, Term)>,
 }
 
 impl EventLoop {
@@ -55,8 +57,16 @@ impl EventLoop {
             if applied {
                 self.apply(&ready);
             }
+            let appended = match (ready.entries.first(), ready.entries.last()) {
+                (Some(first), Some(last)) => Some((first.index, last.index, last.term)),
+                _ => None,
+            };
             let job = self.wal_job(&mut ready);
-            self.unsynced = Some(Unsynced { ready, applied });
+            self.unsynced = Some(Unsynced {
+                ready,
+                applied,
+                appended,
+            });
             if job.is_empty() {
                 self.finish_ready();
             } else {
@@ -118,7 +128,12 @@ impl EventLoop {
 
     /// The rest of the recipe, once the Ready's writes are durable.
     fn finish_ready(&mut self) {
-        let Some(Unsynced { ready, applied }) = self.unsynced.take() else {
+        let Some(Unsynced {
+            ready,
+            applied,
+            appended,
+        }) = self.unsynced.take()
+        else {
             return;
         };
         self.send_messages(&ready.persisted_messages);
@@ -128,6 +143,7 @@ impl EventLoop {
         let now = self.now();
         self.replica.advance(now, ready.id);
         self.observe_events(&ready);
+        self.live_ready(&ready, appended);
     }
 
     fn should_write_hard_state(&self, hard_state: &HardState, now: Millis) -> bool {
@@ -138,8 +154,7 @@ impl EventLoop {
 
     fn send_messages(&mut self, messages: &[Envelope]) {
         for envelope in messages {
-            let to = envelope.to;
-            self.send_to_peer(to, &RaftRef(envelope));
+            self.send_raft(envelope);
         }
     }
 
@@ -181,11 +196,6 @@ impl EventLoop {
                     tracing::info!(node = %self.me, %index, "took a snapshot, compacted the log");
                 }
                 Event::Committed { .. } | Event::ReadDropped { .. } => {}
-            }
-            // Commits are many and already visible in the status; streaming each one would
-            // cost a JSON encoding per client write.
-            if !matches!(event, Event::Committed { .. }) {
-                self.gateway.event(event);
             }
         }
         self.metrics.term.store(

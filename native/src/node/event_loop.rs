@@ -13,9 +13,9 @@ use crate::config::NodeArgs;
 use crate::gateway::{self, GatewayLink};
 use crate::metrics::Metrics;
 use crate::net::{interrupted, would_block, Conn, ReadOutcome};
-use crate::peer::{frame, Outbound, PeerMessage};
+use crate::peer::{frame, Outbound, PeerMessage, RaftRef};
 use crate::wal::{FileStore, WalThread};
-use flotilla_core::raft::HardState;
+use flotilla_core::raft::{Envelope, HardState};
 use flotilla_core::replica::Replica;
 use flotilla_core::{Millis, NodeId};
 use mio::net::TcpListener;
@@ -83,6 +83,8 @@ pub struct EventLoop {
     limits: ClientLimits,
     /// When idle clients were last looked for.
     idle_swept_at: Millis,
+    /// Pages: statuses, events, summaries, fault actions, browser peers (`live.rs`).
+    pub(super) live: super::live::Live,
 }
 
 /// File descriptors kept for everything but clients: peers, WAL segments, the gateway.
@@ -145,9 +147,16 @@ impl EventLoop {
             .register(&mut resp_listener, RESP_LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let metrics = Arc::new(Metrics::default());
-        let access = gateway::WsAccess {
-            token: args.token.clone(),
-            allowed_origins: args.allowed_origins.clone(),
+        let me = replica.node().id();
+        let gateway_config = gateway::GatewayConfig {
+            address: args.http_addr,
+            node: me,
+            web_dir: args.web_dir.clone(),
+            access: gateway::WsAccess {
+                token: args.token.clone(),
+                allowed_origins: args.allowed_origins.clone(),
+            },
+            supervisor: args.supervisor.clone(),
         };
         let wal_waker = waker.clone();
         let wal = WalThread::spawn(
@@ -158,18 +167,11 @@ impl EventLoop {
                 let _ = wal_waker.wake();
             }),
         )?;
-        let gateway = gateway::spawn(
-            args.http_addr,
-            args.web_dir.clone(),
-            waker,
-            metrics.clone(),
-            access,
-        )?;
+        let gateway = gateway::spawn(gateway_config, waker, metrics.clone())?;
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register(signal, stop.clone())?;
         }
-        let me = replica.node().id();
         let hard_state = HardState {
             term: replica.node().term(),
             vote: replica.node().vote(),
@@ -218,6 +220,7 @@ impl EventLoop {
                 idle_timeout_ms: args.client_idle_timeout_ms,
             },
             idle_swept_at: 0,
+            live: super::live::Live::default(),
         };
         event_loop.sync_peers();
         Ok(event_loop)
@@ -257,6 +260,7 @@ impl EventLoop {
             self.wal_done()?;
             self.drive()?;
             self.resume_clients();
+            self.live_tick();
         }
         tracing::info!(node = %self.me, "stopping on signal");
         Ok(())
@@ -400,6 +404,7 @@ impl EventLoop {
             let hello = PeerMessage::Hello {
                 from: self.me,
                 address: self.addresses.peer.clone(),
+                http: Some(self.addresses.http.clone()),
             };
             let registry = self.poll.registry();
             let Some(peer) = self.peers.values_mut().find(|p| p.token() == Some(token)) else {
@@ -456,16 +461,31 @@ impl EventLoop {
         let from = match &message {
             PeerMessage::Hello { from, .. } | PeerMessage::Forward { from, .. } => Some(*from),
             PeerMessage::Raft(envelope) => Some(envelope.from),
-            PeerMessage::ForwardReply { .. } => None,
+            // Control traffic: faults must not stop the actions that clear them.
+            PeerMessage::ForwardReply { .. }
+            | PeerMessage::Admin { .. }
+            | PeerMessage::AdminReply { .. } => None,
         };
         if from.is_some_and(|from| self.blocked.contains(&from)) {
+            if let PeerMessage::Raft(envelope) = &message {
+                self.observe_message(envelope, false, true);
+            }
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
             return;
         }
         let now = self.now();
         match message {
-            PeerMessage::Hello { from, address } => self.introduced(from, address),
+            PeerMessage::Hello {
+                from,
+                address,
+                http,
+            } => {
+                self.live_hello(from, http);
+                self.introduced(from, address);
+            }
+            PeerMessage::Raft(envelope) if envelope.to != self.me => self.relay_inbound(envelope),
             PeerMessage::Raft(envelope) => {
+                self.observe_message(&envelope, false, false);
                 let from = envelope.from;
                 if let Err(error) = self.replica.node_mut().step(now, envelope) {
                     tracing::debug!(peer = %from, %error, "refused a message");
@@ -473,6 +493,10 @@ impl EventLoop {
             }
             PeerMessage::Forward { from, id, args } => self.forwarded_command(from, id, args),
             PeerMessage::ForwardReply { id, reply } => self.forward_replied(id, reply),
+            PeerMessage::Admin { from, id, action } => {
+                self.live_admin(action, super::live::AdminReplyTo::Peer { from, id });
+            }
+            PeerMessage::AdminReply { id, result } => self.live_admin_reply(id, result),
         }
     }
 
@@ -541,11 +565,31 @@ impl EventLoop {
     }
 
     /// Sends a message to a peer (dropped if it is unreachable or its buffer is full).
-    pub(super) fn send_to_peer<M: serde::Serialize + ?Sized>(
-        &mut self,
-        to: NodeId,
-        message: &M,
-    ) -> bool {
+    pub(super) fn send_to_peer(&mut self, to: NodeId, message: &PeerMessage) -> bool {
+        if let Some(sent) = self.relay_send(to, message) {
+            return sent;
+        }
+        let sent = self.transmit(to, message);
+        if let PeerMessage::Raft(envelope) = message {
+            self.observe_message(envelope, true, !sent);
+        }
+        sent
+    }
+
+    /// Sends one of a Ready's Raft messages: encoded straight from the Ready (no copy of its
+    /// entries) to an ordinary peer, or handed to the relay for a browser peer.
+    pub(super) fn send_raft(&mut self, envelope: &Envelope) -> bool {
+        let to = envelope.to;
+        if let Some(sent) = self.relay_raft(to, envelope) {
+            return sent;
+        }
+        let sent = self.transmit(to, &RaftRef(envelope));
+        self.observe_message(envelope, true, !sent);
+        sent
+    }
+
+    /// Queues a frame on the connection to `to` (false: unreachable, cut, or buffer full).
+    fn transmit<M: serde::Serialize + ?Sized>(&mut self, to: NodeId, message: &M) -> bool {
         let now = self.now();
         let registry = self.poll.registry();
         let Some(peer) = self.peers.get_mut(&to) else {
@@ -577,9 +621,11 @@ impl EventLoop {
         // A node outside the configuration (a learner not yet told about it) keeps the peers
         // that introduced themselves; a member drops everyone who is not a member.
         let outside = !members.contains_key(&self.me);
+        // Members at this node's own address are browser peers it relays: no connection.
+        let own = self.addresses.peer.clone();
         self.peers.retain(|id, peer| {
             let keep = match members.get(id) {
-                Some(member) => member.address == peer.address,
+                Some(member) => member.address == peer.address && member.address != own,
                 None => outside,
             };
             if !keep {
@@ -588,10 +634,11 @@ impl EventLoop {
             keep
         });
         for (id, member) in members {
-            if id != self.me && !self.peers.contains_key(&id) {
+            if id != self.me && !self.peers.contains_key(&id) && member.address != own {
                 let peer = Outbound::new(id, member.address.clone(), self.peer_write_bytes_max);
                 self.peers.insert(id, peer);
             }
         }
+        self.live_members_changed();
     }
 }

@@ -12,6 +12,7 @@ mod client;
 pub mod command;
 mod driver;
 mod event_loop;
+mod live;
 mod outcome;
 mod requests;
 mod status;

@@ -263,7 +263,7 @@ impl EventLoop {
         }
     }
 
-    fn snapshot_now(&mut self) -> Reply {
+    pub(super) fn snapshot_now(&mut self) -> Reply {
         let applied = self.replica.kv().applied();
         let data = self.replica.kv().snapshot();
         match self.replica.node_mut().compact(applied, data) {

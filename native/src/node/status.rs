@@ -116,6 +116,7 @@ impl EventLoop {
             let status = self.status_json();
             self.gateway.publish_status(status);
         }
+        self.publish_live();
     }
 
     /// Runs what the gateway asked for since the last wake-up.
@@ -127,6 +128,7 @@ impl EventLoop {
                     reply,
                     authed,
                 } => self.gateway_command(args, reply, authed),
+                request => self.live_request(request),
             }
         }
     }

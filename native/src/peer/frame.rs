@@ -67,6 +67,7 @@ mod tests {
             &PeerMessage::Hello {
                 from: NodeId(2),
                 address: "a".into(),
+                http: Some("127.0.0.1:8080".into()),
             },
             &mut wire,
         );
@@ -83,7 +84,8 @@ mod tests {
             first,
             PeerMessage::Hello {
                 from: NodeId(2),
-                address: "a".into()
+                address: "a".into(),
+                http: Some("127.0.0.1:8080".into())
             }
         );
         let (second, rest) = decode(&wire[used..]).unwrap().unwrap();

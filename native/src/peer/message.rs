@@ -1,6 +1,7 @@
 //! The messages on a peer connection.
 
 use crate::resp::Reply;
+use flotilla_core::live::protocol::{AdminAction, AdminResult};
 use flotilla_core::raft::Envelope;
 use flotilla_core::NodeId;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,12 @@ pub enum PeerMessage {
     /// The first frame on a dialled connection: who is calling, and where it listens for
     /// peers. A node that does not know the caller yet (a learner that has not received
     /// the configuration) dials back to `address`, so its answers can reach the leader.
-    Hello { from: NodeId, address: String },
+    /// `http` is the caller's HTTP/WebSocket address, which pages learn from any node.
+    Hello {
+        from: NodeId,
+        address: String,
+        http: Option<String>,
+    },
     /// A Raft message.
     Raft(Envelope),
     /// A client command that a follower received and forwards to the leader. The leader
@@ -23,6 +29,16 @@ pub enum PeerMessage {
     },
     /// The leader's answer to `Forward { id, .. }`.
     ForwardReply { id: u64, reply: Reply },
+    /// A fault or snapshot action for the receiving node, passed on by the node a page
+    /// asked (`Cut`, `Isolate`, `Heal`, `Snapshot`). It is control traffic: the faults it
+    /// sets do not drop it, so a cut can always be healed from any node.
+    Admin {
+        from: NodeId,
+        id: u64,
+        action: AdminAction,
+    },
+    /// The answer to `Admin { id, .. }`.
+    AdminReply { id: u64, result: AdminResult },
 }
 
 /// A `PeerMessage::Raft` that borrows its envelope: it encodes to the same bytes without

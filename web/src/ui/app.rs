@@ -16,18 +16,20 @@ use super::history::History;
 use super::inspector::Inspector;
 use super::kv::KvView;
 use super::legend::Legend;
+use super::live::LiveView;
 use super::log_grid::LogGrid;
 use super::logo::Logo;
 use super::network::NetworkPanel;
 use super::ring::Ring;
 use super::scenarios::{Narration, ScenarioPanel};
 use super::settings::Settings;
-use super::shared::SessionRef;
+use super::shared::{ClusterRef, SessionRef};
 use super::timeline::Timeline;
 use crate::model::defaults::{page_options, DEFAULT_NODES, DEFAULT_SEED};
 use crate::model::replay::{self, Link};
 use crate::model::scenarios::{self as library, Step};
 use crate::model::session::{Detail, Run, Session};
+use crate::model::view::NodeOp;
 use flotilla_core::check::linearizability;
 use flotilla_core::sim::Action;
 use flotilla_core::types::{Millis, NodeId};
@@ -52,14 +54,26 @@ const LIN_OPS_MAX: usize = 50_000;
 /// At "max" speed, how much of each frame goes to simulating, in real ms.
 const MAX_SPEED_BUDGET_MS: f64 = 12.0;
 
+/// What the page shows: the simulator, or real nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Simulated,
+    Live,
+}
+
 #[derive(Debug)]
 pub enum Msg {
     Frame(f64),
+    Mode(Mode),
+    /// A Flotilla node served this page (its `host:port`).
+    ServedByNode(String),
     TogglePlay,
     Step,
     Speed(usize),
     Seek(Millis),
     Act(Action),
+    /// A button of a panel shared with live mode.
+    Op(NodeOp),
     Select(Option<NodeId>),
     NewRun(Run),
     Scenario(&'static str),
@@ -79,6 +93,7 @@ pub enum Msg {
 #[derive(Clone, Debug)]
 struct Callbacks {
     act: Callback<Action>,
+    op: Callback<NodeOp>,
     select: Callback<Option<NodeId>>,
     seek: Callback<Millis>,
     toggle: Callback<()>,
@@ -95,6 +110,7 @@ impl Callbacks {
     fn new(link: &yew::html::Scope<App>) -> Callbacks {
         Callbacks {
             act: link.callback(Msg::Act),
+            op: link.callback(Msg::Op),
             select: link.callback(Msg::Select),
             seek: link.callback(Msg::Seek),
             toggle: link.callback(|_| Msg::TogglePlay),
@@ -136,6 +152,11 @@ impl FrameMeter {
 #[derive(Debug)]
 pub struct App {
     callbacks: Callbacks,
+    mode: Mode,
+    /// The node live mode connects to first (the one that served the page, or a link's).
+    live_start: Option<String>,
+    /// Whether the simulation played before switching to live mode.
+    was_playing: bool,
     session: SessionRef,
     /// The same session at a version bumped less often: what the slower panels see.
     panels: SessionRef,
@@ -262,6 +283,10 @@ impl App {
 
     fn frame(&mut self, t: f64) -> bool {
         self.frames.tick(t);
+        if self.mode == Mode::Live {
+            self.last_frame = Some(t);
+            return false;
+        }
         let dt = self
             .last_frame
             .map_or(0.0, |last| (t - last).clamp(0.0, FRAME_MAX_MS));
@@ -332,6 +357,9 @@ impl App {
         if browser::typing() || event.ctrl_key() || event.meta_key() || event.alt_key() {
             return false;
         }
+        if self.mode == Mode::Live && !matches!(event.key().as_str(), "?" | "d" | "Escape") {
+            return false;
+        }
         let link = ctx.link();
         let node = self.target_node();
         let on_node = |make: fn(NodeId) -> Action| node.map(|n| Msg::Act(make(n)));
@@ -396,6 +424,9 @@ impl Component for App {
         let session = SessionRef::new(placeholder);
         let mut app = App {
             callbacks: Callbacks::new(ctx.link()),
+            mode: Mode::Simulated,
+            live_start: None,
+            was_playing: true,
             panels: session.clone(),
             session,
             playing: true,
@@ -419,7 +450,20 @@ impl Component for App {
             _hash: None,
         };
         let fragment = browser::location_hash();
-        if !fragment.is_empty() {
+        if fragment == "live" || fragment.starts_with("live=") {
+            // A live link: `#live` (the node that served the page) or `#live=host:port`.
+            let start = fragment
+                .strip_prefix("live=")
+                .map(str::to_string)
+                .unwrap_or_else(browser::location_host);
+            app.mode = Mode::Live;
+            app.playing = false;
+            app.live_start = Some(start);
+        } else if fragment.is_empty() {
+            // Served by a node: watch that node's cluster.
+            let link = ctx.link().clone();
+            browser::probe_node(move |host| link.send_message(Msg::ServedByNode(host)));
+        } else {
             // A replay link: rebuild the run, stop at its time, wait for the user.
             match replay::decode(&fragment, &page_options(DEFAULT_NODES)) {
                 Ok(link) => app.start(link.run, link.at_ms, false),
@@ -475,6 +519,34 @@ impl Component for App {
                 }));
                 self.frame(t)
             }
+            Msg::Mode(mode) => {
+                if mode == self.mode {
+                    return false;
+                }
+                self.mode = mode;
+                match mode {
+                    Mode::Live => {
+                        self.was_playing = self.playing;
+                        self.playing = false;
+                    }
+                    Mode::Simulated => {
+                        self.playing = self.was_playing && !self.session.borrow().finished();
+                        self.last_frame = None;
+                        self.remember_in_url();
+                    }
+                }
+                true
+            }
+            Msg::ServedByNode(host) => {
+                self.live_start = Some(host);
+                // Only a page that was opened plainly switches by itself.
+                if browser::location_hash().is_empty() && self.narration.is_none() {
+                    self.mode = Mode::Live;
+                    self.was_playing = self.playing;
+                    self.playing = false;
+                }
+                true
+            }
             Msg::TogglePlay => {
                 if self.session.borrow().finished() {
                     return false;
@@ -508,10 +580,11 @@ impl Component for App {
                 self.remember_in_url();
                 true
             }
-            Msg::Act(action) => {
+            Msg::Act(action) | Msg::Op(NodeOp::Sim(action)) => {
                 self.act(action);
                 true
             }
+            Msg::Op(NodeOp::Live(_)) => false,
             Msg::Select(node) => {
                 self.selected = node;
                 true
@@ -583,6 +656,58 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
+        let live = self.mode == Mode::Live;
+        let switch = html! {
+            <div class="seg mode-switch" role="group" aria-label="What to show">
+                <button id="mode-sim" class={classes!("seg-btn", (!live).then_some("on"))}
+                    onclick={link.callback(|_| Msg::Mode(Mode::Simulated))}
+                    title="A cluster simulated in this page, deterministic and replayable">{ "Simulated" }</button>
+                <button id="mode-live" class={classes!("seg-btn", live.then_some("on"))}
+                    onclick={link.callback(|_| Msg::Mode(Mode::Live))}
+                    title="Real Flotilla nodes, over WebSockets">{ "Live" }</button>
+            </div>
+        };
+        let theme = html! {
+            <button id="theme" class="btn icon" onclick={link.callback(|_| Msg::ToggleTheme)}
+                title="Light or dark theme (D)" aria-label="Toggle theme">
+                { if self.dark { "☀" } else { "☾" } }
+            </button>
+        };
+        let help = html! {
+            <button id="help-button" class="btn icon" onclick={link.callback(|_| Msg::ToggleHelp)}
+                title="Keyboard shortcuts (?)" aria-label="Help">{ "?" }</button>
+        };
+        let brand = html! {
+            <div class="brand">
+                <Logo />
+                <span class="brand-name">{ "Flotilla" }</span>
+                <span class="brand-tag">{ if live { "a live Raft cluster" } else { "a Raft cluster in your browser" } }</span>
+            </div>
+        };
+        let footer = html! {
+            <footer class="footer">
+                <span>{ "The real flotilla-core (the same Raft and key-value code the native nodes run), compiled to WebAssembly. " }</span>
+                <span>{ "flotilla-core " }<code id="core-version">{ flotilla_core::VERSION }</code></span>
+                <span class="muted">{ " · core self-check " }<code id="core-result">{ crate::core_sample() }</code></span>
+            </footer>
+        };
+        if live {
+            return html! {
+                <div class="app">
+                    <header class="topbar">
+                        { brand }
+                        { switch }
+                        <div class="transport"></div>
+                        <div class="topbar-actions">{ theme }{ help }</div>
+                    </header>
+                    <LiveView start={self.live_start.clone()} />
+                    { footer }
+                    if self.help {
+                        <Help on_close={self.callbacks.help.clone()} />
+                    }
+                </div>
+            };
+        }
         let cb = &self.callbacks;
         let on_act = cb.act.clone();
         let on_select = cb.select.clone();
@@ -622,11 +747,8 @@ impl Component for App {
         html! {
             <div class="app">
                 <header class="topbar">
-                    <div class="brand">
-                        <Logo />
-                        <span class="brand-name">{ "Flotilla" }</span>
-                        <span class="brand-tag">{ "a Raft cluster in your browser" }</span>
-                    </div>
+                    { brand }
+                    { switch }
                     <Transport
                         playing={self.playing}
                         finished={finished}
@@ -643,12 +765,8 @@ impl Component for App {
                             title="Copy a link that replays this run exactly (L)">
                             { if copied { "✓ Copied" } else { "Copy link" } }
                         </button>
-                        <button id="theme" class="btn icon" onclick={link.callback(|_| Msg::ToggleTheme)}
-                            title="Light or dark theme (D)" aria-label="Toggle theme">
-                            { if self.dark { "☀" } else { "☾" } }
-                        </button>
-                        <button id="help-button" class="btn icon" onclick={link.callback(|_| Msg::ToggleHelp)}
-                            title="Keyboard shortcuts (?)" aria-label="Help">{ "?" }</button>
+                        { theme }
+                        { help }
                     </div>
                 </header>
                 if let Some(error) = &self.error {
@@ -680,31 +798,27 @@ impl Component for App {
                     </aside>
                     <section class="col-centre">
                         <div class="card ring-card">
-                            <Ring session={self.session.clone()} display_ms={self.display_ms}
-                                selected={self.selected} on_select={on_select.clone()} on_act={on_act.clone()} />
+                            <Ring cluster={ClusterRef::Sim(self.session.clone())} display_ms={self.display_ms}
+                                selected={self.selected} on_select={on_select.clone()} on_op={cb.op.clone()} />
                             <Legend />
                         </div>
-                        <LogGrid session={self.panels.clone()} selected={self.selected} on_select={on_select.clone()} />
+                        <LogGrid cluster={ClusterRef::Sim(self.panels.clone())} selected={self.selected} on_select={on_select.clone()} />
                     </section>
                     <aside class="col-right">
-                        <Inspector session={self.panels.clone()} selected={self.selected}
-                            on_act={on_act.clone()} on_select={on_select.clone()} />
+                        <Inspector cluster={ClusterRef::Sim(self.panels.clone())} selected={self.selected}
+                            on_op={cb.op.clone()} on_select={on_select.clone()} />
                         <ClientBox session={self.panels.clone()} on_act={on_act.clone()} />
                         <Checkers session={self.panels.clone()} lin={self.lin.clone()} on_jump={on_seek.clone()} />
                     </aside>
                 </main>
                 <section class="bottom">
-                    <Timeline session={self.panels.clone()} selected={self.selected} on_jump={on_seek.clone()} />
+                    <Timeline cluster={ClusterRef::Sim(self.panels.clone())} selected={self.selected} on_jump={on_seek.clone()} />
                     <div class="bottom-right">
-                        <History session={self.panels.clone()} lin={self.lin.clone()} />
+                        <History cluster={ClusterRef::Sim(self.panels.clone())} lin={self.lin.clone()} />
                         <KvView session={self.panels.clone()} />
                     </div>
                 </section>
-                <footer class="footer">
-                    <span>{ "The real flotilla-core (the same Raft and key-value code the native nodes run), compiled to WebAssembly. " }</span>
-                    <span>{ "flotilla-core " }<code id="core-version">{ flotilla_core::VERSION }</code></span>
-                    <span class="muted">{ " · core self-check " }<code id="core-result">{ crate::core_sample() }</code></span>
-                </footer>
+                { footer }
                 if self.help {
                     <Help on_close={cb.help.clone()} />
                 }

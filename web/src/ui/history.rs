@@ -3,22 +3,24 @@
 //! waiting). This is exactly the history the linearizability checker reads.
 
 use super::checkers::LinState;
-use super::shared::SessionRef;
+use super::shared::ClusterRef;
 use flotilla_core::check::linearizability::{KvInput, KvOutput, Operation, Verdict};
 use flotilla_core::sim::workload::CONSOLE;
 use flotilla_core::types::Millis;
 use std::collections::BTreeSet;
 use yew::prelude::*;
 
-/// The window shown, in virtual ms.
+/// The window shown, in ms: virtual for the simulator, real for a live cluster, where a
+/// person types the requests.
 const WINDOW_MS: Millis = 3_000;
+const LIVE_WINDOW_MS: Millis = 30_000;
 const WIDTH: f64 = 560.0;
 const LANE_H: f64 = 22.0;
 const LEFT: f64 = 64.0;
 
 #[derive(Properties, PartialEq)]
 pub struct HistoryProps {
-    pub session: SessionRef,
+    pub cluster: ClusterRef,
     pub lin: LinState,
 }
 
@@ -64,15 +66,23 @@ fn lane_name(client: u64) -> String {
 
 #[function_component(History)]
 pub fn history(props: &HistoryProps) -> Html {
-    let session = props.session.borrow();
-    let history = session.sim().history();
-    let times = session.op_times();
-    let now = session.now();
-    let from = now.saturating_sub(WINDOW_MS);
+    props.cluster.with(|c| view(c, props))
+}
+
+fn view(c: &dyn crate::model::view::ClusterModel, props: &HistoryProps) -> Html {
+    let history = c.history();
+    let times = c.op_times();
+    let now = c.now();
+    let window = if c.is_live() {
+        LIVE_WINDOW_MS
+    } else {
+        WINDOW_MS
+    };
+    let from = now.saturating_sub(window);
     let clients: BTreeSet<u64> = history.iter().map(|o| o.client).collect();
     let lanes: Vec<u64> = clients.into_iter().collect();
     let height = LANE_H * lanes.len().max(1) as f64 + 18.0;
-    let x = |t: Millis| LEFT + (WIDTH - LEFT) * (t.saturating_sub(from)) as f64 / WINDOW_MS as f64;
+    let x = |t: Millis| LEFT + (WIDTH - LEFT) * (t.saturating_sub(from)) as f64 / window as f64;
     let culprit = match &props.lin.verdict {
         Some(Verdict::Violation(c)) => Some(c.operation as usize),
         _ => None,
@@ -115,7 +125,7 @@ pub fn history(props: &HistoryProps) -> Html {
         <div class="card history-card">
             <div class="card-head">
                 <h2>{ "Client history" }</h2>
-                <span class="muted small">{ format!("{} operations · last {} s", history.len(), WINDOW_MS / 1_000) }</span>
+                <span class="muted small">{ format!("{} operations · last {} s", history.len(), window / 1_000) }</span>
             </div>
             if history.is_empty() {
                 <p class="muted">{ "No client operations yet." }</p>

@@ -6,15 +6,15 @@
 //! and links stay SVG, where they are clickable. Colours come from the same CSS variables
 //! as the rest of the page, so both themes apply.
 
-use super::ring::{along, message_look, position, LABELS_MAX, LANE, SIZE};
-use super::shared::SessionRef;
-use crate::model::session::DROP_SHOW_MS;
+use super::ring::{along, position, LABELS_MAX, LANE, SIZE};
+use super::shared::ClusterRef;
+use flotilla_core::types::NodeId;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct MessageLayerProps {
-    pub session: SessionRef,
+    pub cluster: ClusterRef,
     pub display_ms: f64,
 }
 
@@ -73,17 +73,17 @@ pub fn message_layer(props: &MessageLayerProps) -> Html {
     let canvas = use_node_ref();
     {
         let canvas = canvas.clone();
-        let session = props.session.clone();
+        let cluster = props.cluster.clone();
         let display_ms = props.display_ms;
         // Runs after every render: the canvas is repainted whenever the ring is.
         use_effect(move || {
-            paint(&canvas, &session, display_ms);
+            paint(&canvas, &cluster, display_ms);
         });
     }
     html! { <canvas ref={canvas} class="ring-canvas" aria-hidden="true"></canvas> }
 }
 
-fn paint(canvas: &NodeRef, session: &SessionRef, display_ms: f64) {
+fn paint(canvas: &NodeRef, cluster: &ClusterRef, display_ms: f64) {
     let Some(canvas) = canvas.cast::<web_sys::HtmlCanvasElement>() else {
         return;
     };
@@ -120,23 +120,27 @@ fn paint(canvas: &NodeRef, session: &SessionRef, display_ms: f64) {
     );
     ctx.set_transform(scale, 0.0, 0.0, scale, ox, oy).ok();
 
-    let session = session.borrow();
-    let n = session.sim().node_count();
-    let flights = session.flights();
+    let (ids, flights, drops) = cluster.with(|c| {
+        let ids: Vec<NodeId> = c.nodes().iter().map(|v| v.id).collect();
+        (ids, c.flights(display_ms), c.drops(display_ms))
+    });
+    let n = ids.len() as u32;
+    let place = |id: NodeId| {
+        ids.iter()
+            .position(|&i| i == id)
+            .map(|i| position(i as u32, n))
+    };
     let labels = flights.len() <= LABELS_MAX;
     ctx.set_font("9.5px system-ui, sans-serif");
     ctx.set_text_align("center");
     for f in &flights {
-        let (from, to) = (f.envelope.from.0, f.envelope.to.0);
-        if from == 0 || to == 0 || from > u64::from(n) || to > u64::from(n) {
+        let (Some(a), Some(b)) = (place(f.from), place(f.to)) else {
             continue;
-        }
-        let a = position(from as u32 - 1, n);
-        let b = position(to as u32 - 1, n);
-        let span = (f.deliver_ms as f64 - f.sent_ms as f64).max(0.5);
-        let progress = (display_ms - f.sent_ms as f64) / span;
+        };
+        let span = (f.deliver_ms - f.sent_ms).max(0.5);
+        let progress = (display_ms - f.sent_ms) / span;
         let (x, y) = along(a, b, progress, LANE);
-        let (class, label) = message_look(&f.envelope.message, f.envelope.term.0);
+        let class = f.class;
         let colour = palette.colour(class);
         let response = class.contains("resp");
         ctx.begin_path();
@@ -161,30 +165,23 @@ fn paint(canvas: &NodeRef, session: &SessionRef, display_ms: f64) {
         }
         if labels {
             ctx.set_fill_style_str(&palette.muted);
-            let _ = ctx.fill_text(&label, x, y - 9.0);
+            let _ = ctx.fill_text(&f.label, x, y - 9.0);
         }
     }
     // Lost messages: a red cross where they were lost, fading out.
-    ctx.set_font("bold 18px system-ui, sans-serif");
-    for d in session.drops() {
-        let age = display_ms - d.at as f64;
-        if !(0.0..DROP_SHOW_MS as f64).contains(&age)
-            || d.from.0 > u64::from(n)
-            || d.to.0 > u64::from(n)
-        {
+    for d in &drops {
+        let (Some(a), Some(b)) = (place(d.from), place(d.to)) else {
             continue;
-        }
-        let a = position(d.from.0 as u32 - 1, n);
-        let b = position(d.to.0 as u32 - 1, n);
+        };
         // Where it was lost: on the wire (loss), at the cut (partition), or at the door of
         // a crashed node.
         let at = match d.reason.as_str() {
             "crashed" => 0.95,
-            "partition" => 0.5,
+            "partition" | "cut" => 0.5,
             _ => 0.3,
         };
         let (x, y) = along(a, b, at, LANE);
-        ctx.set_global_alpha(1.0 - age / DROP_SHOW_MS as f64);
+        ctx.set_global_alpha((1.0 - d.age).clamp(0.0, 1.0));
         ctx.set_fill_style_str(&palette.bad);
         ctx.set_font("bold 18px system-ui, sans-serif");
         let _ = ctx.fill_text("✗", x, y + 6.0);

@@ -1,16 +1,16 @@
-//! The cluster drawn as a ring in SVG: nodes coloured by role with their term, vote and an
-//! election-timer arc; the links between them (click one to cut it). Messages travelling
-//! along the links, and lost ones blowing up, are painted on a canvas over it
-//! (`messages.rs`).
+//! The cluster (simulated or live) drawn as a ring in SVG: nodes coloured by role with their
+//! term, vote and an election-timer arc; the links between them (click one to cut it).
+//! Messages travelling along the links, and lost ones blowing up, are painted on a canvas
+//! over it (`messages.rs`).
 //!
-//! Messages are placed by the display time, a fraction of a virtual millisecond ahead of the
-//! simulator, so they glide smoothly even at 1/100x.
+//! Messages are placed by the display time: in the simulator a fraction of a virtual
+//! millisecond ahead of it, so they glide smoothly even at 1/100x; on a live cluster a
+//! little behind the wall clock, so that every node's report of them has arrived.
 
 use super::messages::MessageLayer;
-use super::shared::{node_name, SessionRef};
-use crate::model::session::Session;
-use flotilla_core::raft::{Message, RoleKind};
-use flotilla_core::sim::Action;
+use super::shared::{node_name, ClusterRef};
+use crate::model::view::{Health, NodeOp, NodeView, Seat};
+use flotilla_core::raft::RoleKind;
 use flotilla_core::types::NodeId;
 use yew::prelude::*;
 
@@ -27,12 +27,12 @@ pub const LABELS_MAX: usize = 40;
 
 #[derive(Properties, PartialEq)]
 pub struct RingProps {
-    pub session: SessionRef,
-    /// Virtual time to draw, in ms (fractional).
+    pub cluster: ClusterRef,
+    /// Time to draw, in ms (fractional), on the cluster's clock.
     pub display_ms: f64,
     pub selected: Option<NodeId>,
     pub on_select: Callback<Option<NodeId>>,
-    pub on_act: Callback<Action>,
+    pub on_op: Callback<NodeOp>,
 }
 
 /// Where node `i` of `n` sits.
@@ -53,82 +53,56 @@ pub fn along(from: (f64, f64), to: (f64, f64), progress: f64, lane: f64) -> (f64
     (from.0 + dx * p + nx * lane, from.1 + dy * p + ny * lane)
 }
 
-/// The CSS class and short label of a message: kind, term, entries.
-pub fn message_look(message: &Message, term: u64) -> (&'static str, String) {
-    match message {
-        Message::PreVote { .. } => ("m-prevote", format!("PV t{term}")),
-        Message::PreVoteResponse { granted } => ("m-prevote resp", yes_no(*granted).into()),
-        Message::Vote { .. } => ("m-vote", format!("RV t{term}")),
-        Message::VoteResponse { granted } => ("m-vote resp", yes_no(*granted).into()),
-        Message::Append { entries, .. } if entries.is_empty() => {
-            ("m-append", format!("AE t{term}"))
-        }
-        Message::Append { entries, .. } => ("m-append", format!("AE t{term} +{}", entries.len())),
-        Message::AppendResponse {
-            reject: None,
-            index,
-        } => ("m-append resp", format!("ok {}", index.0)),
-        Message::AppendResponse {
-            reject: Some(_), ..
-        } => ("m-append resp nack", "✗".into()),
-        Message::Heartbeat { .. } => ("m-heartbeat", format!("HB t{term}")),
-        Message::HeartbeatResponse { .. } => ("m-heartbeat resp", "♥".into()),
-        Message::InstallSnapshot { .. } => ("m-snapshot", format!("IS t{term}")),
-        Message::InstallSnapshotResponse { .. } => ("m-snapshot resp", "ok".into()),
-        Message::TimeoutNow => ("m-timeout", "TN".into()),
-    }
-}
-
-fn yes_no(granted: bool) -> &'static str {
-    if granted {
-        "✓"
-    } else {
-        "✗"
-    }
-}
-
 #[function_component(Ring)]
 pub fn ring(props: &RingProps) -> Html {
-    let session = props.session.borrow();
-    let n = session.sim().node_count();
+    let (nodes, cuts, leader, live) = props.cluster.with(|c| {
+        let nodes = c.nodes();
+        let mut cuts = Vec::new();
+        for (i, a) in nodes.iter().enumerate() {
+            for b in &nodes[i + 1..] {
+                cuts.push((c.is_cut(a.id, b.id), c.is_cut(b.id, a.id)));
+            }
+        }
+        (nodes, cuts, c.leader(), c.is_live())
+    });
+    let n = nodes.len() as u32;
     html! {
         <div class="ring-wrap">
         <svg id="ring" class="ring" viewBox={format!("0 0 {SIZE} {SIZE}")}
-             role="img" aria-label="The simulated cluster">
-            { links(&session, n, &props.on_act) }
-            { (1..=n).map(|i| node(&session, i, n, props)).collect::<Html>() }
-            { centre(&session) }
+             role="img" aria-label={if live { "The live cluster" } else { "The simulated cluster" }}>
+            { links(&nodes, &cuts, props) }
+            { nodes.iter().enumerate().map(|(i, v)| node(v, i as u32, n, props)).collect::<Html>() }
+            { centre(leader, n) }
         </svg>
-        <MessageLayer session={props.session.clone()} display_ms={props.display_ms} />
+        <MessageLayer cluster={props.cluster.clone()} display_ms={props.display_ms} />
         </div>
     }
 }
 
-fn links(session: &Session, n: u32, on_act: &Callback<Action>) -> Html {
-    let network = session.sim().network();
+fn links(nodes: &[NodeView], cuts: &[(bool, bool)], props: &RingProps) -> Html {
+    let n = nodes.len() as u32;
     let mut out = Vec::new();
-    for a in 1..=n {
-        for b in (a + 1)..=n {
-            let (ia, ib) = (NodeId(u64::from(a)), NodeId(u64::from(b)));
-            let (pa, pb) = (position(a - 1, n), position(b - 1, n));
-            let ab = network.is_cut(ia, ib);
-            let ba = network.is_cut(ib, ia);
+    let mut k = 0;
+    for (i, va) in nodes.iter().enumerate() {
+        for (j, vb) in nodes.iter().enumerate().skip(i + 1) {
+            let (ab, ba) = cuts[k];
+            k += 1;
+            let (ia, ib) = (va.id, vb.id);
+            let (a, b) = (ia.0, ib.0);
+            let (pa, pb) = (position(i as u32, n), position(j as u32, n));
             let class = match (ab, ba) {
                 (false, false) => "link",
                 (true, true) => "link cut",
                 _ => "link half-cut",
             };
-            // A click cuts a working link both ways, and restores a cut one (both ways).
+            // What a click does is the cluster's to say (the simulator cuts each direction,
+            // a live node its end of the link), asked at the time of the click.
             let on_click = {
-                let on_act = on_act.clone();
+                let on_op = props.on_op.clone();
+                let cluster = props.cluster.clone();
                 Callback::from(move |_: MouseEvent| {
-                    let restore = ab || ba;
-                    for (from, to, cut) in [(ia, ib, ab), (ib, ia, ba)] {
-                        match (restore, cut) {
-                            (true, true) => on_act.emit(Action::RestoreLink { from, to }),
-                            (false, false) => on_act.emit(Action::CutLink { from, to }),
-                            _ => {}
-                        }
+                    for op in cluster.with(|c| c.link_ops(ia, ib)) {
+                        on_op.emit(op);
                     }
                 })
             };
@@ -154,57 +128,49 @@ fn links(session: &Session, n: u32, on_act: &Callback<Action>) -> Html {
     out.into_iter().collect()
 }
 
-fn node(session: &Session, i: u32, n: u32, props: &RingProps) -> Html {
-    let id = NodeId(u64::from(i));
-    let sim = session.sim();
-    let (x, y) = position(i - 1, n);
-    let replica = sim.replica(id);
-    let paused = sim.is_paused(id);
+fn node(view: &NodeView, i: u32, n: u32, props: &RingProps) -> Html {
+    let id = view.id;
+    let (x, y) = position(i, n);
     let selected = props.selected == Some(id);
-    let max_timeout = sim.options().raft.election_timeout_max_ms.max(1) as f64;
     let mut classes = vec!["node".to_string()];
-    let mut timer = None;
-    let (term, detail) = match replica {
-        None => {
-            classes.push("crashed".into());
-            ("".to_string(), "crashed".to_string())
+    let showing = matches!(view.health, Health::Up | Health::Paused);
+    match (view.health, view.role) {
+        (Health::Down, _) => classes.push("crashed".into()),
+        (Health::Connecting, _) => classes.push("connecting".into()),
+        (Health::Unseen, _) => classes.push("unseen".into()),
+        (_, Some(role)) => classes.push(role.name().into()),
+        (_, None) => classes.push("connecting".into()),
+    }
+    if showing {
+        match view.seat {
+            Seat::Learner => classes.push("learner".into()),
+            Seat::Outside => classes.push("outside".into()),
+            Seat::Voter => {}
         }
-        Some(replica) => {
-            let node = replica.node();
-            let role = node.role();
-            classes.push(role.name().into());
-            let membership = node.membership();
-            if membership.learners().contains(&id) {
-                classes.push("learner".into());
-            } else if !membership.voters().contains(&id) {
-                classes.push("outside".into());
-            }
-            if role != RoleKind::Leader {
-                let local = sim.local_time(id).unwrap_or(0) as f64;
-                let deadline = node.status().election_deadline as f64;
-                timer = Some(((deadline - local) / max_timeout).clamp(0.0, 1.0));
-            }
-            let vote = match node.vote() {
-                Some(v) if v == id => "voted self".to_string(),
-                Some(v) => format!("voted {}", node_name(v)),
-                None => String::new(),
-            };
-            (format!("term {}", node.term().0), vote)
-        }
-    };
-    if paused {
+    }
+    if view.health == Health::Paused {
         classes.push("paused".into());
+    }
+    if view.in_page {
+        classes.push("in-page".into());
     }
     if selected {
         classes.push("selected".into());
     }
+    let term = if showing && view.role.is_some() {
+        format!("term {}", view.term)
+    } else {
+        String::new()
+    };
+    let timer = view.timer_left.filter(|_| showing);
     let on_click = {
         let on_select = props.on_select.clone();
         Callback::from(move |_: MouseEvent| on_select.emit(if selected { None } else { Some(id) }))
     };
     let circumference = std::f64::consts::TAU * TIMER_R;
+    let leads = showing && view.role == Some(RoleKind::Leader);
     html! {
-        <g id={format!("node-{i}")} class={classes.join(" ")}
+        <g id={format!("node-{}", id.0)} class={classes.join(" ")}
            transform={format!("translate({},{})", fmt(x), fmt(y))} onclick={on_click}>
             <title>{ format!("{}: click to inspect", node_name(id)) }</title>
             <circle class="node-halo" r={fmt(NODE_R + 12.0)} />
@@ -216,29 +182,31 @@ fn node(session: &Session, i: u32, n: u32, props: &RingProps) -> Html {
             <circle class="node-body" r={fmt(NODE_R)} />
             <text class="node-name" y="-6">{ node_name(id) }</text>
             <text class="node-term" y="10">{ term }</text>
-            <text class="node-vote" y="23">{ detail }</text>
-            if paused {
+            <text class="node-vote" y="23">{ &view.detail }</text>
+            if view.health == Health::Paused {
                 <text class="node-badge" x="26" y="-26">{ "⏸" }</text>
             }
-            if replica.is_some_and(|r| r.node().is_leader()) {
+            if view.in_page {
+                <text class="node-badge page" x="-28" y="-26">{ "⌂" }</text>
+            }
+            if leads {
                 <text class="node-badge crown" x="0" y="-44">{ "★" }</text>
             }
         </g>
     }
 }
 
-fn centre(session: &Session) -> Html {
-    let leader = session.leader();
-    let term = leader
-        .and_then(|l| session.sim().replica(l))
-        .map(|r| r.node().term().0);
+fn centre(leader: Option<(NodeId, u64)>, n: u32) -> Html {
+    let big = match (leader, n) {
+        (Some((l, _)), _) => format!("{} leads", node_name(l)),
+        (None, 0) => "no nodes yet".to_string(),
+        (None, _) => "no leader".to_string(),
+    };
     html! {
         <g class="ring-centre">
-            <text class="centre-big" x={fmt(CENTER)} y={fmt(CENTER - 6.0)}>
-                { leader.map_or("no leader".to_string(), |l| format!("{} leads", node_name(l))) }
-            </text>
+            <text class="centre-big" x={fmt(CENTER)} y={fmt(CENTER - 6.0)}>{ big }</text>
             <text class="centre-small" x={fmt(CENTER)} y={fmt(CENTER + 18.0)}>
-                { term.map_or(String::new(), |t| format!("term {t}")) }
+                { leader.map_or(String::new(), |(_, t)| format!("term {t}")) }
             </text>
         </g>
     }

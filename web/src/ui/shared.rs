@@ -1,53 +1,87 @@
-//! What every panel shares: a handle on the session that compares by version (so a panel
-//! re-renders only when what it shows may have changed), and small formatting helpers.
+//! What every panel shares: handles on the session or the live cluster that compare by
+//! version (so a panel re-renders only when what it shows may have changed), and small
+//! formatting helpers.
 
+use crate::model::live::LiveCluster;
 use crate::model::session::Session;
+use crate::model::view::ClusterModel;
 use flotilla_core::types::{Millis, NodeId};
-use std::cell::{Ref, RefCell};
+use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
-/// The session, shared by the app and its panels. Two handles are equal when they point at
-/// the same session at the same version: the app bumps the version when the run changed.
-#[derive(Clone, Debug)]
-pub struct SessionRef {
-    inner: Rc<RefCell<Session>>,
+/// A value shared by the app and its panels. Two handles are equal when they point at the
+/// same value at the same version: the owner bumps the version when the value changed.
+#[derive(Debug)]
+pub struct Shared<T> {
+    inner: Rc<RefCell<T>>,
     version: u64,
 }
 
-impl SessionRef {
-    pub fn new(session: Session) -> SessionRef {
-        SessionRef {
-            inner: Rc::new(RefCell::new(session)),
+/// The simulated session.
+pub type SessionRef = Shared<Session>;
+/// The live cluster.
+pub type LiveRef = Shared<LiveCluster>;
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared {
+            inner: Rc::clone(&self.inner),
+            version: self.version,
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Shared<T> {
+        Shared {
+            inner: Rc::new(RefCell::new(value)),
             version: 0,
         }
     }
 
-    pub fn borrow(&self) -> Ref<'_, Session> {
+    pub fn borrow(&self) -> Ref<'_, T> {
         self.inner.borrow()
     }
 
-    pub fn borrow_mut(&self) -> std::cell::RefMut<'_, Session> {
+    pub fn borrow_mut(&self) -> RefMut<'_, T> {
         self.inner.borrow_mut()
     }
 
-    /// The same session at a new version (after it changed).
-    pub fn bumped(&self) -> SessionRef {
-        SessionRef {
+    /// The same value at a new version (after it changed).
+    pub fn bumped(&self) -> Shared<T> {
+        Shared {
             inner: Rc::clone(&self.inner),
             version: self.version + 1,
         }
     }
 
-    /// Replaces the session (a new run) and bumps the version.
-    pub fn replace(&self, session: Session) -> SessionRef {
-        *self.inner.borrow_mut() = session;
+    /// Replaces the value (a new run) and bumps the version.
+    pub fn replace(&self, value: T) -> Shared<T> {
+        *self.inner.borrow_mut() = value;
         self.bumped()
     }
 }
 
-impl PartialEq for SessionRef {
+impl<T> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.inner, &other.inner) && self.version == other.version
+    }
+}
+
+/// The cluster a shared panel draws: the simulated one or a live one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClusterRef {
+    Sim(SessionRef),
+    Live(LiveRef),
+}
+
+impl ClusterRef {
+    /// Runs `f` on the cluster, borrowed for the call.
+    pub fn with<R>(&self, f: impl FnOnce(&dyn ClusterModel) -> R) -> R {
+        match self {
+            ClusterRef::Sim(session) => f(&*session.borrow()),
+            ClusterRef::Live(live) => f(&*live.borrow()),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! The event timeline: the simulator's own trace lines (the format the golden scripts and
-//! `flotilla sim --trace` use), newest first, filterable by kind, by node and by text.
-//! Clicking a line moves the run to that moment.
+//! `flotilla sim --trace` use), or a live cluster's reported events and sampled messages,
+//! newest first, filterable by kind, by node and by text. In the simulator, clicking a line
+//! moves the run to that moment.
 
-use super::shared::{fmt_ms, SessionRef};
+use super::shared::{fmt_ms, ClusterRef};
 use crate::model::trace::TraceKind;
 use flotilla_core::types::{Millis, NodeId};
 use std::collections::BTreeSet;
@@ -13,7 +14,7 @@ const SHOWN_MAX: usize = 150;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
-    pub session: SessionRef,
+    pub cluster: ClusterRef,
     pub selected: Option<NodeId>,
     pub on_jump: Callback<Millis>,
 }
@@ -24,9 +25,10 @@ pub fn timeline(props: &TimelineProps) -> Html {
     let hidden = use_state(|| BTreeSet::from([TraceKind::Message]));
     let text = use_state(String::new);
     let only_selected = use_state(|| true);
-    let session = props.session.borrow();
     let needle = text.to_lowercase();
-    let lines: Vec<Html> = session
+    let (lines, note) = props.cluster.with(|c| {
+    let live = c.is_live();
+    let lines: Vec<Html> = c
         .trace_lines()
         .iter()
         .rev()
@@ -40,15 +42,22 @@ pub fn timeline(props: &TimelineProps) -> Html {
         .map(|l| {
             let at = l.at;
             let on_jump = props.on_jump.clone();
-            let onclick = Callback::from(move |_: MouseEvent| on_jump.emit(at));
+            let onclick = Callback::from(move |_: MouseEvent| {
+                if !live {
+                    on_jump.emit(at)
+                }
+            });
+            let title = if live { "Time since this page connected" } else { "Go to this moment" };
             html! {
-                <li key={l.number} class={classes!("ev", format!("ev-{}", l.kind.name()))} {onclick} title="Go to this moment">
+                <li key={l.number} class={classes!("ev", format!("ev-{}", l.kind.name()))} {onclick} {title}>
                     <span class="ev-time">{ fmt_ms(l.at) }</span>
                     <span class="ev-text">{ &l.text }</span>
                 </li>
             }
         })
         .collect();
+    (lines, c.trace_note())
+    });
     let chips: Html = TraceKind::ALL
         .iter()
         .map(|&kind| {
@@ -82,7 +91,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
         <div class="card timeline-card">
             <div class="card-head">
                 <h2>{ "Events" }</h2>
-                <span class="muted small">{ format!("{} lines so far, same text as the simulator's trace", session.trace_count()) }</span>
+                <span class="muted small">{ note }</span>
             </div>
             <div class="filters">
                 { chips }

@@ -38,9 +38,11 @@
 //! The search is exponential in the worst case. [`SEARCH_STEPS_MAX`] bounds the work per key;
 //! a key that exceeds it is reported as [`Verdict::GaveUp`], never as a violation.
 
+mod generate;
 mod history;
 mod search;
 
+pub use generate::random_history;
 pub use history::{KvInput, KvOutput, Operation};
 pub use search::SEARCH_STEPS_MAX;
 
