@@ -191,8 +191,16 @@ impl Request {
 
     /// Checks the request against the size limits, including its encoded size.
     pub fn validate(&self) -> Result<(), RequestError> {
+        self.encode_checked().map(drop)
+    }
+
+    /// Checks the request against the size limits and returns its encoding: a write is
+    /// proposed with exactly these bytes, so it is encoded once, not once to measure it and
+    /// once to propose it.
+    pub fn encode_checked(&self) -> Result<Vec<u8>, RequestError> {
         self.command.validate()?;
-        let bytes = self.encode().len() as u64;
+        let encoded = self.encode();
+        let bytes = encoded.len() as u64;
         if bytes > REQUEST_BYTES_MAX {
             return Err(RequestError::TooLarge {
                 what: "encoded request",
@@ -200,7 +208,7 @@ impl Request {
                 max: REQUEST_BYTES_MAX,
             });
         }
-        Ok(())
+        Ok(encoded)
     }
 }
 

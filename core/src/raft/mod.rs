@@ -86,6 +86,7 @@
 
 pub mod config;
 mod election;
+mod leader_loss;
 pub mod log;
 pub mod membership;
 pub mod message;

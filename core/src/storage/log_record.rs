@@ -6,12 +6,17 @@
 //! so a log that only ever appends still expresses overwrites. A truncation without a
 //! following append needs its own record.
 //!
+//! A store may also keep the hard state (term, vote, commit) in the log, as a record that
+//! replaces the previous one: then a vote costs one fdatasync of the log, which the Ready's
+//! entries share, instead of a file replaced atomically (three syncs). Recovery takes the
+//! last such record over the hard-state file.
+//!
 //! Compatibility: variants are only ever added at the end of [`LogRecord`], never reordered
 //! or changed, because postcard identifies a variant by its position.
 
 use super::error::{decode_exact, encode, DecodeError};
 use super::record::append_record;
-use crate::raft::message::Entry;
+use crate::raft::message::{Entry, HardState};
 use crate::types::Index;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +27,8 @@ pub enum LogRecord {
     Entry(Entry),
     /// Discards every entry at index `from` or above.
     Truncate { from: Index },
+    /// Replaces the hard state.
+    HardState(HardState),
 }
 
 /// A borrowed [`LogRecord`], so that writing an entry does not clone it. Serde writes a
@@ -32,6 +39,8 @@ pub enum LogRecordRef<'a> {
     Entry(&'a Entry),
     /// See [`LogRecord::Truncate`].
     Truncate { from: Index },
+    /// See [`LogRecord::HardState`].
+    HardState(&'a HardState),
 }
 
 impl LogRecord {
@@ -75,6 +84,18 @@ mod tests {
         assert_eq!(
             LogRecord::decode(&truncate),
             Ok(LogRecord::Truncate { from: Index(9) })
+        );
+        let hard_state = HardState {
+            term: Term(5),
+            vote: Some(crate::types::NodeId(2)),
+            commit: Index(7),
+        };
+        let bytes = LogRecordRef::HardState(&hard_state).encode();
+        // Variant HardState = 2, term 5, vote Some(2), commit 7.
+        assert_eq!(bytes, vec![2, 5, 1, 2, 7]);
+        assert_eq!(
+            LogRecord::decode(&bytes),
+            Ok(LogRecord::HardState(hard_state))
         );
     }
 

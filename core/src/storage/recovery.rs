@@ -85,7 +85,10 @@ pub fn recover(files: DurableFiles<'_>) -> Result<Recovered, StorageError> {
             return Err(StorageError::CorruptLog { offset, reason });
         }
     };
-    let mut log = replay(&scan.payloads)?;
+    let (mut log, logged_hard_state) = replay(&scan.payloads)?;
+    // A hard state in the log was written after any in the file (a store writes one or the
+    // other; one that moved from the file to the log wrote the file first).
+    let hard_state = logged_hard_state.unwrap_or(hard_state);
     let (base_index, base_term) = match &snapshot {
         Some(snapshot) => (snapshot.meta.index, snapshot.meta.term),
         None => (Index(0), Term(0)),
@@ -104,9 +107,11 @@ pub fn recover(files: DurableFiles<'_>) -> Result<Recovered, StorageError> {
     })
 }
 
-/// Replays log record payloads, in order, into an unanchored log.
-fn replay(payloads: &[&[u8]]) -> Result<EntryLog, StorageError> {
+/// Replays log record payloads, in order, into an unanchored log; also returns the last hard
+/// state recorded in the log, if any.
+fn replay(payloads: &[&[u8]]) -> Result<(EntryLog, Option<HardState>), StorageError> {
     let mut log = EntryLog::unanchored();
+    let mut hard_state = None;
     let mut offset = 0u64;
     for payload in payloads {
         let corrupt = |reason: String| StorageError::CorruptLog { offset, reason };
@@ -118,10 +123,11 @@ fn replay(payloads: &[&[u8]]) -> Result<EntryLog, StorageError> {
             LogRecord::Truncate { from } => {
                 log.truncate_from(from);
             }
+            LogRecord::HardState(recorded) => hard_state = Some(recorded),
         }
         offset += RECORD_HEADER_BYTES + payload.len() as u64;
     }
-    Ok(log)
+    Ok((log, hard_state))
 }
 
 #[cfg(test)]
@@ -176,6 +182,50 @@ mod tests {
         assert_eq!(indexes(&recovered), vec![(1, 1), (2, 2)]);
         assert_eq!(recovered.torn_tail, None);
         assert_eq!(recovered.log_valid_bytes, log.len() as u64);
+    }
+
+    #[test]
+    fn the_last_hard_state_in_the_log_wins_over_the_file() {
+        let file = HardState {
+            term: Term(1),
+            vote: Some(crate::types::NodeId(1)),
+            commit: Index(0),
+        };
+        let (first, second) = (
+            HardState {
+                term: Term(2),
+                ..file
+            },
+            HardState {
+                term: Term(3),
+                vote: None,
+                ..file
+            },
+        );
+        let e1 = entry(1, 1);
+        let log = log_of(&[
+            LogRecordRef::HardState(&first),
+            LogRecordRef::Entry(&e1),
+            LogRecordRef::HardState(&second),
+        ]);
+        let file_bytes = crate::storage::encode_hard_state(&file);
+        let recovered = recover(DurableFiles {
+            log: &log,
+            hard_state: Some(&file_bytes),
+            snapshot: None,
+        })
+        .expect("recovers");
+        assert_eq!(recovered.hard_state, second);
+        assert_eq!(indexes(&recovered), vec![(1, 1)]);
+        // Without a record in the log, the file counts.
+        let log = log_of(&[LogRecordRef::Entry(&e1)]);
+        let recovered = recover(DurableFiles {
+            log: &log,
+            hard_state: Some(&file_bytes),
+            snapshot: None,
+        })
+        .expect("recovers");
+        assert_eq!(recovered.hard_state, file);
     }
 
     #[test]

@@ -145,6 +145,33 @@ impl goldenscript::Runner for Harness {
                 }
             }
             "heal" => self.cut.clear(),
+            "sever" => {
+                // Cuts the link between two nodes only, both ways.
+                let ids = self.ids(&mut args)?;
+                let [a, b] = ids[..] else {
+                    return Err("sever takes two nodes".into());
+                };
+                self.cut.insert((a, b));
+                self.cut.insert((b, a));
+            }
+            "unreachable" => {
+                // The driver saw the connection with the leader break.
+                for id in self.ids(&mut args)? {
+                    let now = self.now;
+                    let node = &mut self.node_mut(id)?.node;
+                    let before = node.status().election_deadline;
+                    node.leader_unreachable(now);
+                    let deadline = node.status().election_deadline;
+                    if deadline == before {
+                        writeln!(out, "{id} election timer unchanged (now {now})")?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{id} election timer at {deadline}, was {before} (now {now})"
+                        )?;
+                    }
+                }
+            }
             "crash" => {
                 for id in self.ids(&mut args)? {
                     self.crash(id, &mut out)?;

@@ -1,96 +1,149 @@
-//! The driver recipe (see `flotilla_core::raft::ready`), on real files and sockets:
+//! The driver recipe (see `flotilla_core::raft::ready`), on real files and sockets, with the
+//! disk work on the WAL thread (`crate::wal::WalThread`):
 //!
 //! 0. send `messages` at once: they promise nothing about this node's disk, so a leader's
 //!    appends reach the followers while it is still syncing its own copy (the leader's and
 //!    the followers' fsyncs overlap instead of adding up);
-//! 1. persist: a received snapshot first (the entries that follow it build on it), then the
-//!    truncation, the new entries, a snapshot this node took, the hard state;
-//! 2. one `sync` of the store: one write and one fdatasync of the WAL for the whole Ready
-//!    (group commit: every client write that arrived since the last Ready shares it);
-//! 3. send `persisted_messages` (votes, append acknowledgements: they promise step 2);
-//! 4. apply: restore/apply/serve reads in the replica, and answer the clients;
-//! 5. advance (the replica snapshots once enough entries have been applied).
+//! 1. apply what the Ready hands out (committed entries, confirmed reads) and answer the
+//!    clients: the core only hands out entries that are committed *and* already durable
+//!    here, so they do not depend on this Ready's writes. Only a received snapshot must be
+//!    on disk before the state machine is replaced by it: that apply waits for step 3;
+//! 2. hand the writes (a received snapshot, the truncation, the entries, a snapshot this
+//!    node took, the hard state) to the WAL thread, which makes them durable with one write
+//!    and one fdatasync (group commit). The loop goes back to its sockets meanwhile: acks,
+//!    new commands and reads are stepped into the node and wait there for the next Ready;
+//! 3. when the thread reports the job durable: send `persisted_messages` (votes, append
+//!    acknowledgements: they promise step 2), apply a received snapshot, and advance (the
+//!    replica snapshots once enough entries have been applied). The next Ready follows.
 
 use super::event_loop::EventLoop;
 use crate::metrics::Metrics;
-use crate::peer::PeerMessage;
+use crate::wal::{WalDone, WalJob};
 use flotilla_core::raft::{Envelope, Event, HardState, Ready, RoleKind};
-use flotilla_core::storage::Storage;
-use flotilla_core::Millis;
+use flotilla_core::storage::StorageError;
+use flotilla_core::{Index, Millis, Term};
 use std::io;
-use std::time::Instant;
 
 /// A hard state whose only change is the commit index is written at most this often.
 /// Term and vote are written at once (safety needs them); the commit index only saves work
-/// after a restart (a node that forgot it re-learns it from the leader), and writing it on
-/// every Ready would triple the fsyncs per client write.
+/// after a restart (a node that forgot it re-learns it from the leader). It is a small
+/// record in the WAL batch, but a Ready whose only news is the commit index (a follower
+/// learning it from a heartbeat) would otherwise cost an fdatasync of its own.
 const HARD_STATE_COMMIT_INTERVAL_MS: Millis = 1000;
 
+/// The Ready whose writes are on the WAL thread: what is left to do once they are durable.
+#[derive(Debug)]
+pub(super) struct Unsynced {
+    ready: Ready,
+    /// Whether its entries and reads were applied already (everything but a received
+    /// snapshot is applied before the sync).
+    applied: bool,
+    /// The entries it appends, `(first, last, last's term)`, for the live view: the WAL job
+    /// takes the entries themselves.
+    appended: Option<(Index, Index, Term)>,
+}
+
 impl EventLoop {
-    /// Runs the recipe until the node has no Ready left. A storage error is fatal: after a
-    /// failed write or fsync nothing is known about what is on disk.
+    /// Runs the recipe until the node has no Ready left or one is waiting for the disk.
+    /// A storage error is fatal: after a failed write or fsync nothing is known about what
+    /// is on disk.
     pub(super) fn drive(&mut self) -> io::Result<()> {
-        while let Some(ready) = self.replica.node_mut().ready() {
+        while self.unsynced.is_none() {
+            let Some(mut ready) = self.replica.node_mut().ready() else {
+                break;
+            };
             self.send_messages(&ready.messages);
-            // The core hands out only entries that are committed *and* already durable here,
-            // so they can be applied and answered before this Ready's own fsync; only a
-            // received snapshot must be on disk before the state machine is replaced by it.
-            let apply_early = ready.snapshot.is_none();
-            if apply_early {
+            let applied = ready.snapshot.is_none();
+            if applied {
                 self.apply(&ready);
             }
-            self.persist(&ready)
-                .map_err(|e| io::Error::other(format!("storage failed: {e}")))?;
-            self.send_messages(&ready.persisted_messages);
-            if !apply_early {
-                self.apply(&ready);
+            let appended = match (ready.entries.first(), ready.entries.last()) {
+                (Some(first), Some(last)) => Some((first.index, last.index, last.term)),
+                _ => None,
+            };
+            let job = self.wal_job(&mut ready);
+            self.unsynced = Some(Unsynced {
+                ready,
+                applied,
+                appended,
+            });
+            if job.is_empty() {
+                self.finish_ready();
+            } else {
+                self.wal.submit(job).map_err(storage_failed)?;
             }
-            let now = self.now();
-            self.replica.advance(now, ready.id);
-            self.observe_events(&ready);
-            self.live_ready(&ready);
         }
         self.publish_status(false);
         Ok(())
     }
 
-    fn persist(&mut self, ready: &Ready) -> Result<(), flotilla_core::storage::StorageError> {
-        let mut wrote = false;
-        if let Some(snapshot) = &ready.snapshot {
-            self.store.save_snapshot(snapshot)?;
-            wrote = true;
-        }
-        if let Some(from) = ready.truncate_from {
-            self.store.truncate_from(from)?;
-            wrote = true;
-        }
-        if !ready.entries.is_empty() {
-            self.store.append(&ready.entries)?;
-            self.metrics
-                .append_batch_entries
-                .observe(ready.entries.len() as f64);
-            wrote = true;
-        }
-        if let Some(snapshot) = &ready.compacted {
-            self.store.save_snapshot(snapshot)?;
-            wrote = true;
-        }
-        if let Some(hard_state) = ready.hard_state {
-            let now = self.now();
-            if self.should_write_hard_state(&hard_state, now) {
-                self.store.set_hard_state(&hard_state)?;
-                self.hard_state_written = (hard_state, now);
-                wrote = true;
+    /// Takes the WAL thread's answers: a durable job completes its Ready.
+    pub(super) fn wal_done(&mut self) -> io::Result<()> {
+        while let Some(done) = self.wal.try_done() {
+            self.observe_sync(&done);
+            done.result.map_err(storage_failed)?;
+            if self
+                .unsynced
+                .as_ref()
+                .is_some_and(|u| u.ready.id == done.ready_id)
+            {
+                self.finish_ready();
             }
         }
-        if wrote || ready.must_sync {
-            let started = Instant::now();
-            self.store.sync()?;
-            self.metrics
-                .fsync_seconds
-                .observe(started.elapsed().as_secs_f64());
-        }
         Ok(())
+    }
+
+    fn observe_sync(&self, done: &WalDone) {
+        if let Some(time) = done.sync_time {
+            self.metrics.fsync_seconds.observe(time.as_secs_f64());
+        }
+        if done.entries > 0 {
+            self.metrics
+                .append_batch_entries
+                .observe(done.entries as f64);
+        }
+    }
+
+    /// What the Ready asks to persist, moved out of it (the entries are not copied).
+    fn wal_job(&mut self, ready: &mut Ready) -> WalJob {
+        let now = self.now();
+        let hard_state = ready
+            .hard_state
+            .filter(|hard_state| self.should_write_hard_state(hard_state, now));
+        if let Some(hard_state) = hard_state {
+            self.hard_state_written = (hard_state, now);
+        }
+        WalJob {
+            ready_id: ready.id,
+            // A received snapshot is rare; the loop keeps its copy to restore the state
+            // machine from once the thread has made it durable.
+            snapshot: ready.snapshot.clone(),
+            truncate_from: ready.truncate_from,
+            entries: std::mem::take(&mut ready.entries),
+            compacted: ready.compacted.take(),
+            hard_state,
+            must_sync: ready.must_sync,
+        }
+    }
+
+    /// The rest of the recipe, once the Ready's writes are durable.
+    fn finish_ready(&mut self) {
+        let Some(Unsynced {
+            ready,
+            applied,
+            appended,
+        }) = self.unsynced.take()
+        else {
+            return;
+        };
+        self.send_messages(&ready.persisted_messages);
+        if !applied {
+            self.apply(&ready);
+        }
+        let now = self.now();
+        self.replica.advance(now, ready.id);
+        self.observe_events(&ready);
+        self.live_ready(&ready, appended);
     }
 
     fn should_write_hard_state(&self, hard_state: &HardState, now: Millis) -> bool {
@@ -101,8 +154,7 @@ impl EventLoop {
 
     fn send_messages(&mut self, messages: &[Envelope]) {
         for envelope in messages {
-            let to = envelope.to;
-            self.send_to_peer(to, &PeerMessage::Raft(envelope.clone()));
+            self.send_raft(envelope);
         }
     }
 
@@ -157,4 +209,8 @@ impl EventLoop {
             self.publish_status(true);
         }
     }
+}
+
+fn storage_failed(error: StorageError) -> io::Error {
+    io::Error::other(format!("storage failed: {error}"))
 }

@@ -7,14 +7,15 @@
 //! recipe until the node has nothing more to say.
 
 use super::client::{Client, CLIENT_READ_BYTES_MAX, CLIENT_WRITE_BYTES_HARD_MAX};
+use super::driver::Unsynced;
 use super::requests::{Forward, InFlight};
 use crate::config::NodeArgs;
 use crate::gateway::{self, GatewayLink};
 use crate::metrics::Metrics;
 use crate::net::{interrupted, would_block, Conn, ReadOutcome};
-use crate::peer::{frame, Outbound, PeerMessage};
-use crate::wal::FileStore;
-use flotilla_core::raft::HardState;
+use crate::peer::{frame, Outbound, PeerMessage, RaftRef};
+use crate::wal::{FileStore, WalThread};
+use flotilla_core::raft::{Envelope, HardState};
 use flotilla_core::replica::Replica;
 use flotilla_core::{Millis, NodeId};
 use mio::net::TcpListener;
@@ -48,7 +49,10 @@ pub struct EventLoop {
     start: Instant,
     pub(super) me: NodeId,
     pub(super) replica: Replica,
-    pub(super) store: FileStore,
+    /// The file store, on its own thread.
+    pub(super) wal: WalThread,
+    /// The Ready whose writes the WAL thread is making durable (at most one).
+    pub(super) unsynced: Option<Unsynced>,
     /// The cluster token that AUTH checks.
     pub(super) token: String,
     peer_listener: TcpListener,
@@ -154,6 +158,15 @@ impl EventLoop {
             },
             supervisor: args.supervisor.clone(),
         };
+        let wal_waker = waker.clone();
+        let wal = WalThread::spawn(
+            store,
+            Box::new(move || {
+                // A failed wake leaves the answer queued; the loop's 100 ms poll timeout
+                // still picks it up.
+                let _ = wal_waker.wake();
+            }),
+        )?;
         let gateway = gateway::spawn(gateway_config, waker, metrics.clone())?;
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -181,7 +194,8 @@ impl EventLoop {
             start: Instant::now(),
             me,
             replica,
-            store,
+            wal,
+            unsynced: None,
             token: args.token.clone(),
             peer_listener,
             resp_listener,
@@ -243,6 +257,7 @@ impl EventLoop {
                 }
             }
             self.on_timers();
+            self.wal_done()?;
             self.drive()?;
             self.resume_clients();
             self.live_tick();
@@ -400,6 +415,11 @@ impl EventLoop {
             if was_connected && !peer.is_connected() {
                 let id = peer.id;
                 self.fail_forwards_to(id);
+                // A killed leader's kernel closes its sockets: campaign when the lease ends
+                // instead of a whole election timeout later.
+                if self.replica.node().leader() == Some(id) {
+                    self.replica.node_mut().leader_unreachable(now);
+                }
             }
         }
     }
@@ -549,6 +569,27 @@ impl EventLoop {
         if let Some(sent) = self.relay_send(to, message) {
             return sent;
         }
+        let sent = self.transmit(to, message);
+        if let PeerMessage::Raft(envelope) = message {
+            self.observe_message(envelope, true, !sent);
+        }
+        sent
+    }
+
+    /// Sends one of a Ready's Raft messages: encoded straight from the Ready (no copy of its
+    /// entries) to an ordinary peer, or handed to the relay for a browser peer.
+    pub(super) fn send_raft(&mut self, envelope: &Envelope) -> bool {
+        let to = envelope.to;
+        if let Some(sent) = self.relay_raft(to, envelope) {
+            return sent;
+        }
+        let sent = self.transmit(to, &RaftRef(envelope));
+        self.observe_message(envelope, true, !sent);
+        sent
+    }
+
+    /// Queues a frame on the connection to `to` (false: unreachable, cut, or buffer full).
+    fn transmit<M: serde::Serialize + ?Sized>(&mut self, to: NodeId, message: &M) -> bool {
         let now = self.now();
         let registry = self.poll.registry();
         let Some(peer) = self.peers.get_mut(&to) else {
@@ -557,9 +598,6 @@ impl EventLoop {
         let sent = !self.blocked.contains(&to) && peer.send(registry, now, message);
         if !sent {
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
-        }
-        if let PeerMessage::Raft(envelope) = message {
-            self.observe_message(envelope, true, !sent);
         }
         sent
     }

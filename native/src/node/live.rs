@@ -277,8 +277,9 @@ impl EventLoop {
         }
     }
 
-    /// Reports what a Ready did (after it was persisted).
-    pub(super) fn live_ready(&mut self, ready: &Ready) {
+    /// Reports what a Ready did (after it was persisted); `appended` is the range of entries
+    /// it appended, `(first, last, last's term)`.
+    pub(super) fn live_ready(&mut self, ready: &Ready, appended: Option<(Index, Index, Term)>) {
         let membership_changed = ready.snapshot.is_some()
             || ready
                 .events
@@ -320,16 +321,16 @@ impl EventLoop {
             self.flush_coalesced(now);
             self.gateway.event_frame(event_frame(self.me, what));
         }
-        if let (Some(first), Some(last)) = (ready.entries.first(), ready.entries.last()) {
+        if let Some((first, last, last_term)) = appended {
             let pending = &mut self.live.coalesced.appended;
             match pending {
-                Some((from, to, term)) if *term == last.term && first.index <= to.next() => {
-                    *from = (*from).min(first.index);
-                    *to = last.index;
+                Some((from, to, term)) if *term == last_term && first <= to.next() => {
+                    *from = (*from).min(first);
+                    *to = last;
                 }
                 _ => {
                     self.flush_coalesced(now);
-                    self.live.coalesced.appended = Some((first.index, last.index, last.term));
+                    self.live.coalesced.appended = Some((first, last, last_term));
                 }
             }
         }
@@ -521,7 +522,15 @@ impl EventLoop {
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
             return Some(false);
         };
-        // A browser peer never leads (see `live_request`): a transfer to it is not begun.
+        self.relay_raft(to, envelope)
+    }
+
+    /// [`EventLoop::relay_send`] for a Raft message: `Some(sent)` when `to` is a browser
+    /// peer relayed here.
+    pub(super) fn relay_raft(&mut self, to: NodeId, envelope: &Envelope) -> Option<bool> {
+        if !self.live.relayed_here.contains(&to) && !self.live.hosted.contains_key(&to) {
+            return None;
+        }
         let never = matches!(envelope.message, Message::TimeoutNow);
         let sent = !never
             && !self.blocked.contains(&to)

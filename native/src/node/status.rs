@@ -50,7 +50,7 @@ impl EventLoop {
             "addresses": self.addresses,
             "clients": self.clients.len(),
             "pending_requests": self.replica.pending(),
-            "wal_bytes": self.store.log_bytes(),
+            "wal_bytes": self.wal.log_bytes(),
             "version": env!("CARGO_PKG_VERSION"),
         })
     }

@@ -9,6 +9,7 @@
 //! postcard itself never preallocates more than the bytes present justify.
 
 use super::PeerMessage;
+use serde::Serialize;
 
 /// Largest frame body, in bytes. It must fit an append of `append_bytes_max` (1 MiB by
 /// default) or a snapshot chunk, with room to spare for their framing.
@@ -26,7 +27,7 @@ pub enum FrameError {
 }
 
 /// Appends the framed encoding of `message` to `out`.
-pub fn encode(message: &PeerMessage, out: &mut Vec<u8>) {
+pub fn encode<M: Serialize + ?Sized>(message: &M, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; LENGTH_BYTES]);
     // Serializing plain data into a Vec cannot fail: postcard only fails on a full buffer
@@ -93,6 +94,34 @@ mod tests {
         for cut in 0..used {
             assert!(decode(&wire[..cut]).unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn a_borrowed_raft_message_encodes_like_an_owned_one() {
+        use crate::peer::RaftRef;
+        use flotilla_core::raft::{Entry, Envelope, Message, Payload};
+        use flotilla_core::{Index, Term};
+        let envelope = Envelope {
+            from: NodeId(1),
+            to: NodeId(2),
+            term: Term(3),
+            message: Message::Append {
+                prev_index: Index(4),
+                prev_term: Term(3),
+                entries: vec![Entry {
+                    index: Index(5),
+                    term: Term(3),
+                    payload: Payload::Command(b"SET k v".to_vec()),
+                }],
+                commit: Index(4),
+            },
+        };
+        let (mut owned, mut borrowed) = (Vec::new(), Vec::new());
+        encode(&PeerMessage::Raft(envelope.clone()), &mut owned);
+        encode(&RaftRef(&envelope), &mut borrowed);
+        assert_eq!(owned, borrowed);
+        let (decoded, _) = decode(&borrowed).unwrap().unwrap();
+        assert_eq!(decoded, PeerMessage::Raft(envelope));
     }
 
     #[test]

@@ -40,3 +40,19 @@ pub enum PeerMessage {
     /// The answer to `Admin { id, .. }`.
     AdminReply { id: u64, result: AdminResult },
 }
+
+/// A `PeerMessage::Raft` that borrows its envelope: it encodes to the same bytes without
+/// the copy of every entry that building a `PeerMessage` would cost (the driver sends each
+/// of a Ready's envelopes exactly once, straight from the Ready).
+#[derive(Clone, Copy, Debug)]
+pub struct RaftRef<'a>(pub &'a Envelope);
+
+/// `PeerMessage::Raft`'s position among the variants: serde's externally tagged encoding
+/// (postcard writes it as a varint) names the variant by it.
+const RAFT_VARIANT_INDEX: u32 = 1;
+
+impl Serialize for RaftRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_variant("PeerMessage", RAFT_VARIANT_INDEX, "Raft", self.0)
+    }
+}

@@ -10,5 +10,5 @@ pub mod frame;
 mod message;
 mod outbound;
 
-pub use message::PeerMessage;
+pub use message::{PeerMessage, RaftRef};
 pub use outbound::Outbound;

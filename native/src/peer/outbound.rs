@@ -149,7 +149,12 @@ impl Outbound {
 
     /// Queues and sends a message. Returns false when it was dropped (not connected, or the
     /// write buffer is full).
-    pub fn send(&mut self, registry: &Registry, now: Millis, message: &PeerMessage) -> bool {
+    pub fn send<M: serde::Serialize + ?Sized>(
+        &mut self,
+        registry: &Registry,
+        now: Millis,
+        message: &M,
+    ) -> bool {
         let OutboundState::Connected(conn) = &mut self.state else {
             self.dropped += 1;
             return false;

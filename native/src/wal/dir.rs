@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// One folder of files, addressed by name.
@@ -26,6 +27,9 @@ pub trait Dir: Debug {
     fn create(&mut self, name: &str) -> io::Result<()>;
     /// Appends `bytes` to a file with one `write`.
     fn append(&mut self, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Writes `bytes` at `offset` with one `write`, over what is there (the preallocated
+    /// zeros of a segment) and past the end if it reaches that far.
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> io::Result<()>;
     /// Makes a file's content durable (fdatasync).
     fn sync(&mut self, name: &str) -> io::Result<()>;
     /// Cuts a file to `len` bytes.
@@ -64,9 +68,10 @@ impl OsDir {
 
     fn file(&mut self, name: &str) -> io::Result<&mut File> {
         if !self.open.contains_key(name) {
+            // Not O_APPEND: batches are written inside the preallocated part of a segment.
             let file = OpenOptions::new()
                 .read(true)
-                .append(true)
+                .write(true)
                 .open(self.path.join(name))?;
             self.open.insert(name.to_string(), file);
         }
@@ -108,7 +113,13 @@ impl Dir for OsDir {
     }
 
     fn append(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        self.file(name)?.write_all(bytes)
+        let file = self.file(name)?;
+        let end = file.metadata()?.len();
+        file.write_all_at(bytes, end)
+    }
+
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.file(name)?.write_all_at(bytes, offset)
     }
 
     fn sync(&mut self, name: &str) -> io::Result<()> {

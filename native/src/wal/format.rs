@@ -13,6 +13,13 @@
 //! it, and every sector it damages is a whole sector of the batch. The pad pattern has no
 //! zero byte, so a zeroed sector always differs from what was written in many bytes.
 //!
+//! Segments are preallocated: created with zeros after the header, and extended by more
+//! zeros when a batch would not fit, so that most fdatasyncs write data into space the file
+//! already has, without changing its size (on ext4 a size change costs a second,
+//! synchronous write of the inode). A batch header cannot be all zeros (its checksum of
+//! zeros is not zero), so where the batches stop and only zeros follow is the end of the
+//! segment's log: nothing was written there yet.
+//!
 //! A batch is what one `sync` wrote: one `write`, then one `fdatasync`. So at any moment at
 //! most one batch is not durable, the last one, and a crash can only damage that one. The
 //! scan uses this: damage anywhere but in the last batch of the last segment is corruption
@@ -230,13 +237,19 @@ pub fn one_byte_from_valid(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < BATCH_HEADER_BYTES {
         return None;
     }
+    // What was written: past it, only the segment's preallocated zeros. A batch must reach
+    // at least this far (the zeros after it were never written), and not beyond the file.
+    let written = bytes.len() - trailing_zeros(bytes);
+    let fits = |end: usize| written <= end && end <= bytes.len();
     match decode_header(bytes) {
         // The header is intact, so the body's length and checksum are the written ones.
         Some(header) => {
             let body_end = BATCH_HEADER_BYTES + header.body_len;
-            if bytes.len() != body_end + pad_bytes(header.body_len) {
+            let end = body_end + pad_bytes(header.body_len);
+            if !fits(end) {
                 return None;
             }
+            let bytes = &bytes[..end];
             let body = &bytes[BATCH_HEADER_BYTES..body_end];
             let pad = &bytes[body_end..];
             let syndrome = CRC32C.checksum(body) ^ header.body_crc;
@@ -265,14 +278,14 @@ pub fn one_byte_from_valid(bytes: &[u8]) -> Option<usize> {
                 let mut header = [0u8; BATCH_HEADER_BYTES];
                 header.copy_from_slice(&bytes[..BATCH_HEADER_BYTES]);
                 header[byte] ^= mask;
-                let fits = decode_header(&header).is_some_and(|h| {
-                    BATCH_HEADER_BYTES + h.body_len + pad_bytes(h.body_len) == bytes.len()
-                });
-                fits && {
-                    let mut fixed = bytes.to_vec();
+                let end = decode_header(&header)
+                    .map(|h| BATCH_HEADER_BYTES + h.body_len + pad_bytes(h.body_len))
+                    .filter(|&end| fits(end));
+                end.is_some_and(|end| {
+                    let mut fixed = bytes[..end].to_vec();
                     fixed[..BATCH_HEADER_BYTES].copy_from_slice(&header);
                     batch_is_whole(&fixed)
-                }
+                })
             })
         }),
     }
@@ -284,9 +297,17 @@ fn batch_is_whole(bytes: &[u8]) -> bool {
         && scan_records(body).stop == ScanStop::Clean)
 }
 
-/// The first offset after `from` where a valid batch starts.
+/// The first offset after `from` where a valid batch starts. Batches start on sector
+/// boundaries (counted from the start of the segment, as `from` is), so only those are
+/// tried: a scan over megabytes of preallocated zeros stays cheap.
 fn next_valid_batch(bytes: &[u8], from: usize) -> Option<usize> {
-    (from + 1..bytes.len()).find(|&at| decode_batch(&bytes[at..]).is_ok())
+    (from + SECTOR_BYTES..bytes.len())
+        .step_by(SECTOR_BYTES)
+        .find(|&at| decode_batch(&bytes[at..]).is_ok())
+}
+
+fn trailing_zeros(bytes: &[u8]) -> usize {
+    bytes.iter().rev().take_while(|&&b| b == 0).count()
 }
 
 /// What the scan of all segments found.
@@ -299,6 +320,10 @@ pub struct LogScan {
     /// A torn write to cut off: the segment (index into the input) and how many of its
     /// bytes are valid. A valid length of 0 means the segment's creation was torn too.
     pub torn: Option<(usize, usize)>,
+    /// Per segment (index into the input), where its valid batches end: where the next
+    /// batch goes in the last one. Zeros may follow (preallocated space); obsolete segments
+    /// and segments after a torn one have 0.
+    pub ends: Vec<usize>,
 }
 
 /// Damage to durable data: which segment, where, and what.
@@ -328,6 +353,7 @@ pub fn scan_segments(segments: &[&[u8]]) -> Result<LogScan, Corrupt> {
         })
         .unwrap_or(0);
     scan.obsolete = (0..first_live).collect();
+    scan.ends = vec![0; segments.len()];
     for (index, bytes) in segments.iter().enumerate().skip(first_live) {
         let last = index + 1 == segments.len();
         let corrupt = |offset: usize, reason: String| Corrupt {
@@ -358,6 +384,10 @@ pub fn scan_segments(segments: &[&[u8]]) -> Result<LogScan, Corrupt> {
                     scan.records.extend_from_slice(body);
                     at += used;
                 }
+                // Preallocated space that no batch reached yet. A single damaged byte in
+                // it holds nothing either (no batch is one byte), even in a segment that
+                // a later one follows, where anything else is refused.
+                Err(_) if bytes[at..].iter().filter(|&&b| b != 0).count() <= 1 => break,
                 Err(error) => {
                     if !last {
                         let reason = format!("{error} in a segment that a later segment follows");
@@ -376,10 +406,12 @@ pub fn scan_segments(segments: &[&[u8]]) -> Result<LogScan, Corrupt> {
                         return Err(corrupt(at, reason));
                     }
                     scan.torn = Some((index, at));
+                    scan.ends[index] = at;
                     return Ok(scan);
                 }
             }
         }
+        scan.ends[index] = at.min(bytes.len());
     }
     Ok(scan)
 }
@@ -433,6 +465,49 @@ mod tests {
                 assert!(scan_segments(&[&flipped]).is_err(), "{mask:#x} at {byte}");
             }
         }
+    }
+
+    #[test]
+    fn preallocated_zeros_end_the_log_and_keep_flips_detectable() {
+        let mut segment = segment_header();
+        segment.extend(batch(BatchKind::Append, &[b"one", b"two"]));
+        let end = segment.len();
+        segment.extend(batch(BatchKind::Append, &[b"three", &[0; 700]]));
+        let end2 = segment.len();
+        let zeros = 8 * SECTOR_BYTES;
+        let mut preallocated = segment.clone();
+        preallocated.resize(end2 + zeros, 0);
+        // Zeros after the batches: the end of the log, in the last segment or any other.
+        let scan = scan_segments(&[&preallocated, &preallocated]).expect("clean");
+        assert_eq!(scan.torn, None);
+        assert_eq!(scan.ends, vec![end2, end2]);
+        assert_eq!(scan.records, {
+            let one = scan_segments(&[&segment]).expect("clean").records;
+            [one.clone(), one].concat()
+        });
+        // A torn last batch followed by zeros is dropped whole.
+        let mut torn = preallocated.clone();
+        torn[end + SECTOR_BYTES..end2].fill(0xee);
+        let scan = scan_segments(&[&torn]).expect("a torn tail");
+        assert_eq!(scan.torn, Some((0, end)));
+        // One flipped bit in the last batch is refused although zeros follow it, and so is
+        // any damage in a batch that another one follows.
+        for byte in [end, end + 5, end + BATCH_HEADER_BYTES + 3, end2 - 1] {
+            let mut flipped = preallocated.clone();
+            flipped[byte] ^= 0x04;
+            assert!(scan_segments(&[&flipped]).is_err(), "flip at {byte}");
+        }
+        let mut early = preallocated.clone();
+        early[SEGMENT_HEADER_BYTES + 20] ^= 0x01;
+        assert!(scan_segments(&[&early]).is_err());
+        // A flipped bit in the zeros holds nothing, even in a segment another one follows.
+        let mut in_zeros = preallocated.clone();
+        in_zeros[end2 + 3 * SECTOR_BYTES + 7] ^= 0x10;
+        let scan = scan_segments(&[&in_zeros, &preallocated]).expect("nothing lost");
+        assert_eq!(scan.ends, vec![end2, end2]);
+        // But two damaged bytes there, in a segment another one follows, are refused.
+        in_zeros[end2 + 9] ^= 0x01;
+        assert!(scan_segments(&[&in_zeros, &preallocated]).is_err());
     }
 
     #[test]

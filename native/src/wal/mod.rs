@@ -21,6 +21,9 @@
 //! crash in between leaves old and new segments side by side; recovery ignores every
 //! segment before the last valid rewrite (and deletes it).
 //!
+//! In a node the store runs on its own thread ([`WalThread`]): the event loop hands it what
+//! each Ready asks to persist and keeps serving sockets while the disk works.
+//!
 //! Recovery reads every segment in order, checks the batches ([`format::scan_segments`]:
 //! a torn last batch is dropped whole, a damaged durable one is refused, even when a single
 //! bit flipped in the very last batch), and hands the records of the valid batches to the
@@ -31,10 +34,12 @@ mod dir;
 mod file_store;
 pub mod format;
 mod sim_dir;
+mod thread;
 
 pub use dir::{Dir, OsDir};
 pub use file_store::{FileStore, SEGMENT_BYTES_MAX_DEFAULT};
 pub use sim_dir::{Op, SimDir, SimFs, Tear};
+pub use thread::{Wake, WalDone, WalJob, WalThread};
 
 #[cfg(test)]
 mod crash_tests;

@@ -7,10 +7,12 @@
 //!
 //! * names: the durable ones, plus a prefix of the later operations (file systems with an
 //!   ordered journal commit metadata changes in order; which prefix is up to the crash);
-//! * contents: the durable bytes, then, of what was appended since, a prefix whose every
-//!   512-byte sector (counted from the start of the file) is kept, zeroed or garbled, as
-//!   [`Tear`] says. Bytes that a sync made durable are never touched: a write tears only
-//!   the sectors it was writing, and the store never rewrites synced bytes.
+//! * contents: the durable bytes, then, of what was appended since, a prefix; every
+//!   512-byte sector (counted from the start of the file) written since the last sync,
+//!   appended or overwritten in place, is kept, zeroed, garbled or (if it was durable)
+//!   left as it was, as [`Tear`] says. Only the bytes a write changed are touched: the
+//!   store overwrites nothing but preallocated zeros, and never shares a sector between
+//!   a synced batch and the next.
 //!
 //! After every operation that changes something, the observer set with
 //! [`SimDir::observe`] is called with the state: the crash tests crash there.
@@ -32,8 +34,9 @@ pub enum Tear {
     ZeroUnsynced,
     /// Every unsynced sector is garbage.
     GarbleUnsynced,
-    /// A random prefix of each file's unsynced appends survives, each sector kept, zeroed or
-    /// garbled at random, and a random prefix of the folder operations; from `seed`.
+    /// A random prefix of each file's unsynced appends survives, each written sector kept,
+    /// zeroed, garbled or left as it was at random, and a random prefix of the folder
+    /// operations; from `seed`.
     Random { seed: u64 },
 }
 
@@ -42,6 +45,7 @@ pub enum Tear {
 pub enum Op {
     Create,
     Append,
+    WriteAt,
     Sync,
     Truncate,
     Rename,
@@ -224,7 +228,7 @@ impl SimFs {
 
 /// The content a crash leaves of one file.
 fn torn_content(file: &SimFile, tear: Tear, rng: &mut SplitMix) -> Vec<u8> {
-    if !file.data.starts_with(&file.durable) {
+    if file.data.len() < file.durable.len() {
         // Truncated or recreated since the last sync: the old or the new content.
         let keep_new = match tear {
             Tear::KeepUnsynced => true,
@@ -238,33 +242,53 @@ fn torn_content(file: &SimFile, tear: Tear, rng: &mut SplitMix) -> Vec<u8> {
         };
     }
     let start = file.durable.len();
-    let unsynced = (file.data.len() - start) as u64;
+    let grown = (file.data.len() - start) as u64;
     let kept = match tear {
         Tear::LoseUnsynced => 0,
-        Tear::Random { .. } => rng.below(unsynced + 1),
-        _ => unsynced,
+        Tear::Random { .. } => rng.below(grown + 1),
+        _ => grown,
     } as usize;
     let mut out = file.data[..start + kept].to_vec();
-    let mut offset = start;
+    let mut offset = 0;
     while offset < out.len() {
-        let sector_end = (offset / SECTOR_BYTES + 1) * SECTOR_BYTES;
-        let end = sector_end.min(out.len());
-        let fate = match tear {
-            Tear::ZeroUnsynced => 1,
-            Tear::GarbleUnsynced => 2,
-            Tear::Random { .. } => rng.below(3),
-            _ => 0,
-        };
-        match fate {
-            1 => out[offset..end].fill(0),
-            2 => out[offset..end]
-                .iter_mut()
-                .for_each(|b| *b = rng.next() as u8),
-            _ => {}
+        let end = ((offset / SECTOR_BYTES + 1) * SECTOR_BYTES).min(out.len());
+        let durable = |i: usize| file.durable.get(i).copied();
+        let changed: Vec<usize> = (offset..end)
+            .filter(|&i| durable(i) != Some(out[i]))
+            .collect();
+        if !changed.is_empty() {
+            tear_sector(&mut out, &changed, &durable, tear, rng);
         }
         offset = end;
     }
     out
+}
+
+/// What a crash does to the bytes a write changed in one sector.
+fn tear_sector(
+    out: &mut [u8],
+    changed: &[usize],
+    durable: &dyn Fn(usize) -> Option<u8>,
+    tear: Tear,
+    rng: &mut SplitMix,
+) {
+    // 0: the write reached the disk; 1: zeros; 2: garbage; 3: the sector as it was.
+    let fate = match tear {
+        Tear::LoseUnsynced => 3,
+        Tear::KeepUnsynced => 0,
+        Tear::ZeroUnsynced => 1,
+        Tear::GarbleUnsynced => 2,
+        Tear::Random { .. } => rng.below(4),
+    };
+    for &i in changed {
+        match fate {
+            1 => out[i] = 0,
+            2 => out[i] = rng.next() as u8,
+            // Appended bytes had no earlier content: they read as zeros.
+            3 => out[i] = durable(i).unwrap_or(0),
+            _ => {}
+        }
+    }
 }
 
 /// SplitMix64: a tiny deterministic generator, enough for choosing tears.
@@ -323,6 +347,18 @@ impl Dir for SimDir {
     fn append(&mut self, name: &str, bytes: &[u8]) -> io::Result<()> {
         self.file_mut(name)?.data.extend_from_slice(bytes);
         self.changed(Op::Append);
+        Ok(())
+    }
+
+    fn write_at(&mut self, name: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let offset = usize::try_from(offset).map_err(io::Error::other)?;
+        let data = &mut self.file_mut(name)?.data;
+        let end = offset + bytes.len();
+        if data.len() < end {
+            data.resize(end, 0);
+        }
+        data[offset..end].copy_from_slice(bytes);
+        self.changed(Op::WriteAt);
         Ok(())
     }
 

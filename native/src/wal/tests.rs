@@ -66,9 +66,9 @@ impl StorageHarness<FileStore> for Harness {
 
     fn durable_bytes(&mut self, store: &FileStore, file: DurableFile) -> u64 {
         match file {
-            DurableFile::Log => store.segment_files().iter().map(|s| s.1).sum(),
-            DurableFile::HardState => {
-                fs::metadata(store.path().join("hard_state")).map_or(0, |m| m.len())
+            // The hard state is a record in the log: damage to it is damage to the log.
+            DurableFile::Log | DurableFile::HardState => {
+                store.segment_files().iter().map(|s| s.1).sum()
             }
             DurableFile::Snapshot => {
                 fs::metadata(store.path().join("snapshot")).map_or(0, |m| m.len())
@@ -83,9 +83,8 @@ impl StorageHarness<FileStore> for Harness {
         offset: u64,
     ) -> Result<FileStore, StorageError> {
         let (path, local) = match file {
-            DurableFile::HardState => (store.path().join("hard_state"), offset),
             DurableFile::Snapshot => (store.path().join("snapshot"), offset),
-            DurableFile::Log => {
+            DurableFile::Log | DurableFile::HardState => {
                 let mut start = 0;
                 let mut found = None;
                 for (name, bytes) in store.segment_files() {
@@ -180,4 +179,80 @@ fn compaction_deletes_old_segments() {
     let state = store.load().expect("load");
     assert_eq!(state.entries, entries(9..=10, 1));
     assert_eq!(state.snapshot, Some(snapshot));
+}
+
+#[test]
+fn segments_are_preallocated_and_recovered_up_to_their_last_batch() {
+    let mut harness = Harness::new("prealloc", super::SEGMENT_BYTES_MAX_DEFAULT);
+    let mut store = harness.open_fresh();
+    store.load().expect("load");
+    for index in 1..=20 {
+        store.append(&entries(index..=index, 1)).expect("append");
+        store.sync().expect("sync");
+    }
+    let segments = store.segment_files();
+    let path = store.path().join(&segments[0].0);
+    let size = fs::metadata(&path).expect("segment").len();
+    // Twenty syncs, one file size: the batches went into preallocated zeros.
+    assert!(size > segments[0].1, "{size} <= {}", segments[0].1);
+    // A crash during the creation of the next segment leaves it under its temporary name.
+    let unfinished = store
+        .path()
+        .join(format!("{}.tmp", segments[0].0.replace("01.log", "02.log")));
+    fs::write(&unfinished, b"FLWAL001").expect("write");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    let mut store = harness.open(dir).expect("reopen");
+    let state = store.load().expect("recovers");
+    assert_eq!(state.entries, entries(1..=20, 1));
+    assert!(!unfinished.exists(), "the unfinished segment is removed");
+    // New batches go after the last one, not after the zeros.
+    store.append(&entries(21..=21, 1)).expect("append");
+    store.sync().expect("sync");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    let state = harness.open(dir).expect("reopen").load().expect("recovers");
+    assert_eq!(state.entries, entries(1..=21, 1));
+}
+
+#[test]
+fn the_hard_state_is_a_log_record_and_survives_compaction() {
+    use flotilla_core::raft::HardState;
+    use flotilla_core::{Index, NodeId, Term};
+    let mut harness = Harness::new("hardstate", 4096);
+    let mut store = harness.open_fresh();
+    store.load().expect("load");
+    let hard_state = HardState {
+        term: Term(3),
+        vote: Some(NodeId(2)),
+        commit: Index(1),
+    };
+    store.append(&entries(1..=4, 3)).expect("append");
+    store.set_hard_state(&hard_state).expect("set");
+    store.sync().expect("sync");
+    assert_eq!(
+        store.fsyncs, 3,
+        "segment creation (2) and one sync for entries and vote"
+    );
+    assert!(
+        !store.path().join("hard_state").exists(),
+        "no separate file"
+    );
+    // A received snapshot rewrites the log from scratch: the hard state moves along.
+    let snapshot = flotilla_core::raft::Snapshot {
+        meta: flotilla_core::raft::SnapshotMeta {
+            index: Index(9),
+            term: Term(3),
+            ..Default::default()
+        },
+        data: b"state".to_vec(),
+    };
+    store.save_snapshot(&snapshot).expect("snapshot");
+    store.sync().expect("sync");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    let state = harness.open(dir).expect("reopen").load().expect("load");
+    assert_eq!(state.hard_state, hard_state);
+    assert_eq!(state.snapshot, Some(snapshot));
+    assert!(state.entries.is_empty());
 }
