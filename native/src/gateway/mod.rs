@@ -138,8 +138,7 @@ pub struct LiveCounters {
 pub struct LiveSnapshot {
     pub status_frame: Option<String>,
     pub members: Vec<MemberAddress>,
-    /// The node's election timeout and heartbeat (fixed for its life; None until the event
-    /// loop first publishes).
+    /// The node's election timeout and heartbeat (fixed for its life; set from the start).
     pub timing: Option<PeerTiming>,
 }
 
@@ -249,6 +248,8 @@ pub struct GatewayConfig {
     pub web_dir: PathBuf,
     pub access: WsAccess,
     pub supervisor: Option<String>,
+    /// The node's timers, in every `welcome` from the first one on.
+    pub timing: PeerTiming,
 }
 
 /// Binds the HTTP port and starts the gateway thread.
@@ -263,6 +264,7 @@ pub fn spawn(
         web_dir,
         access,
         supervisor,
+        timing,
     } = config;
     let listener = std::net::TcpListener::bind(address)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}")))?;
@@ -276,7 +278,10 @@ pub fn spawn(
         }
     };
     let (status_tx, status_rx) = watch::channel(Arc::new("{}".to_string()));
-    let (live_tx, live_rx) = watch::channel(Arc::new(LiveSnapshot::default()));
+    let (live_tx, live_rx) = watch::channel(Arc::new(LiveSnapshot {
+        timing: Some(timing),
+        ..LiveSnapshot::default()
+    }));
     let (events_tx, _) = broadcast::channel(EVENTS_BUFFERED_MAX);
     let (messages_tx, _) = broadcast::channel(MESSAGE_BATCHES_BUFFERED_MAX);
     let (requests_tx, requests_rx) = mpsc::sync_channel(GATEWAY_REQUESTS_QUEUED_MAX);

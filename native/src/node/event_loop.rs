@@ -157,6 +157,7 @@ impl EventLoop {
                 allowed_origins: args.allowed_origins.clone(),
             },
             supervisor: args.supervisor.clone(),
+            timing: flotilla_core::live::peer::PeerTiming::of(replica.node().config()),
         };
         let wal_waker = waker.clone();
         let wal = WalThread::spawn(
