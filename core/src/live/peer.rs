@@ -17,8 +17,8 @@
 //! waited for the sync, apply, advance.
 
 use super::protocol::{LiveEventKind, NodeStatusView};
-use super::view::{member_addresses, status_view, ViewContext};
-use crate::raft::{Config, Envelope, Event, Membership, Ready};
+use super::view::{live_event, member_addresses, status_view, ViewContext};
+use crate::raft::{Config, Envelope, Membership, Ready};
 use crate::replica::{Replica, ReplicaConfig, ReplicaError};
 use crate::storage::{persist_ready, MemStorage, Storage, StorageError};
 use crate::types::{Millis, NodeId};
@@ -83,14 +83,18 @@ impl HostedPeer {
         config.heartbeat_interval_ms = timing.heartbeat_interval_ms;
         config.seed = seed;
         let replica = Replica::new(config, ReplicaConfig::default(), Membership::default(), now)?;
-        Ok(HostedPeer {
+        Ok(HostedPeer::around(replica))
+    }
+
+    fn around(replica: Replica) -> HostedPeer {
+        HostedPeer {
             replica,
             storage: MemStorage::new(),
             outbox: Vec::new(),
             events: Vec::new(),
             dropped: 0,
             refused: 0,
-        })
+        }
     }
 
     /// A founding member with its own configuration: for tests that need a cluster for a
@@ -108,14 +112,7 @@ impl HostedPeer {
             membership,
             now,
         )?;
-        Ok(HostedPeer {
-            replica,
-            storage: MemStorage::new(),
-            outbox: Vec::new(),
-            events: Vec::new(),
-            dropped: 0,
-            refused: 0,
-        })
+        Ok(HostedPeer::around(replica))
     }
 
     #[cfg(test)]
@@ -173,12 +170,7 @@ impl HostedPeer {
     /// The peer's state as the page draws it.
     pub fn status(&self, now: Millis, unix_ms: u64) -> NodeStatusView {
         let node = self.replica.node();
-        let mut members = member_addresses(node.membership());
-        for member in &mut members {
-            if member.id == node.id() {
-                member.relayed_by = None;
-            }
-        }
+        let members = member_addresses(node.membership());
         status_view(
             node,
             ViewContext {
@@ -230,29 +222,8 @@ impl HostedPeer {
                 term: last.term,
             });
         }
-        for event in &ready.events {
-            let kind = match event {
-                Event::RoleChanged { role, term } => LiveEventKind::Role {
-                    role: *role,
-                    term: *term,
-                },
-                Event::LeaderChanged { leader, term } => LiveEventKind::Leader {
-                    leader: *leader,
-                    term: *term,
-                },
-                Event::Committed { index } => LiveEventKind::Committed { index: *index },
-                Event::MembershipChanged { membership } => LiveEventKind::Membership {
-                    members: member_addresses(membership),
-                },
-                Event::SnapshotInstalled { index, term } => LiveEventKind::SnapshotInstalled {
-                    index: *index,
-                    term: *term,
-                },
-                Event::Compacted { index } => LiveEventKind::SnapshotTaken { index: *index },
-                Event::ReadDropped { .. } => continue,
-            };
-            self.events.push(kind);
-        }
+        self.events
+            .extend(ready.events.iter().filter_map(live_event));
         let max = EVENTS_MAX as usize;
         if self.events.len() > max {
             let excess = self.events.len() - max;

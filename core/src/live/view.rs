@@ -3,9 +3,9 @@
 //! identically.
 
 use super::protocol::{
-    LogTail, MemberAddress, NodeStatusView, PeerProgressView, LOG_TAIL_ENTRIES_MAX,
+    LiveEventKind, LogTail, MemberAddress, NodeStatusView, PeerProgressView, LOG_TAIL_ENTRIES_MAX,
 };
-use crate::raft::{MemberRole, Membership, Node, RoleKind};
+use crate::raft::{Event, MemberRole, Membership, Node, RoleKind};
 use crate::types::{Index, Millis, NodeId};
 use std::collections::BTreeMap;
 
@@ -103,6 +103,32 @@ pub fn log_tail(node: &Node) -> LogTail {
         }
     }
     LogTail { runs }
+}
+
+/// How a page hears of one of the core's events (`None`: pages do not show it). Members are
+/// given with their Raft addresses only; a driver that knows more replaces them.
+pub fn live_event(event: &Event) -> Option<LiveEventKind> {
+    let kind = match event {
+        Event::RoleChanged { role, term } => LiveEventKind::Role {
+            role: *role,
+            term: *term,
+        },
+        Event::LeaderChanged { leader, term } => LiveEventKind::Leader {
+            leader: *leader,
+            term: *term,
+        },
+        Event::Committed { index } => LiveEventKind::Committed { index: *index },
+        Event::MembershipChanged { membership } => LiveEventKind::Membership {
+            members: member_addresses(membership),
+        },
+        Event::SnapshotInstalled { index, term } => LiveEventKind::SnapshotInstalled {
+            index: *index,
+            term: *term,
+        },
+        Event::Compacted { index } => LiveEventKind::SnapshotTaken { index: *index },
+        Event::ReadDropped { .. } => return None,
+    };
+    Some(kind)
 }
 
 /// The members of `membership` with their Raft addresses; HTTP addresses and relays are

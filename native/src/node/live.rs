@@ -26,7 +26,7 @@ use flotilla_core::live::protocol::{
     AdminAction, AdminResult, LiveEvent, LiveEventKind, MemberAddress, MessageSummary, NodeMessage,
     MESSAGE_SUMMARIES_PER_SEC_MAX,
 };
-use flotilla_core::live::view::{member_addresses, status_view, ViewContext};
+use flotilla_core::live::view::{live_event, member_addresses, status_view, ViewContext};
 use flotilla_core::raft::{Envelope, Event, Message, Ready, RoleKind};
 use flotilla_core::{Index, Millis, NodeId, Term};
 use std::collections::{BTreeMap, BTreeSet};
@@ -294,28 +294,19 @@ impl EventLoop {
         let now = self.now();
         for event in &ready.events {
             let what = match event {
-                Event::RoleChanged { role, term } => LiveEventKind::Role {
-                    role: *role,
-                    term: *term,
-                },
-                Event::LeaderChanged { leader, term } => LiveEventKind::Leader {
-                    leader: *leader,
-                    term: *term,
-                },
                 Event::Committed { index } => {
                     let pending = &mut self.live.coalesced.committed;
                     *pending = Some(pending.map_or(*index, |p| p.max(*index)));
                     continue;
                 }
+                // With the HTTP addresses and relays this node knows.
                 Event::MembershipChanged { .. } => LiveEventKind::Membership {
                     members: self.member_addresses(),
                 },
-                Event::SnapshotInstalled { index, term } => LiveEventKind::SnapshotInstalled {
-                    index: *index,
-                    term: *term,
+                other => match live_event(other) {
+                    Some(what) => what,
+                    None => continue,
                 },
-                Event::Compacted { index } => LiveEventKind::SnapshotTaken { index: *index },
-                Event::ReadDropped { .. } => continue,
             };
             // Keep the page's order: what was coalesced before this event goes first.
             self.flush_coalesced(now);

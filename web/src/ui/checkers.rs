@@ -18,6 +18,34 @@ pub struct LinState {
     pub too_long: bool,
 }
 
+impl LinState {
+    /// The verdict as a CSS class (`ok`, `warn`, `bad`) and a sentence.
+    pub fn verdict_line(&self) -> (&'static str, String) {
+        match &self.verdict {
+            None => ("ok", "no client operations yet".to_string()),
+            Some(Verdict::Linearizable) => {
+                ("ok", format!("linearizable ({} operations)", self.ops))
+            }
+            Some(Verdict::GaveUp { key }) => (
+                "warn",
+                format!(
+                    "no violation found; the search gave up on key {}",
+                    String::from_utf8_lossy(key)
+                ),
+            ),
+            Some(Verdict::Violation(c)) => (
+                "bad",
+                format!(
+                    "NOT linearizable: key {}, at most {} of {} operations fit one order",
+                    String::from_utf8_lossy(&c.key),
+                    c.linearized,
+                    c.operations
+                ),
+            ),
+        }
+    }
+}
+
 /// The per-step monitors, with what each one promises.
 const MONITORS: [(Invariant, &str); 10] = [
     (Invariant::ElectionSafety, "at most one leader per term"),
@@ -78,28 +106,7 @@ pub fn checkers(props: &CheckersProps) -> Html {
             }
         })
         .collect();
-    let (lin_class, mut lin_text) = match &props.lin.verdict {
-        None => ("ok", "no client operations yet".to_string()),
-        Some(Verdict::Linearizable) => {
-            ("ok", format!("linearizable ({} operations)", props.lin.ops))
-        }
-        Some(Verdict::GaveUp { key }) => (
-            "warn",
-            format!(
-                "no violation found; the search gave up on key {}",
-                String::from_utf8_lossy(key)
-            ),
-        ),
-        Some(Verdict::Violation(c)) => (
-            "bad",
-            format!(
-                "NOT linearizable: key {}, at most {} of {} operations fit one order",
-                String::from_utf8_lossy(&c.key),
-                c.linearized,
-                c.operations
-            ),
-        ),
-    };
+    let (lin_class, mut lin_text) = props.lin.verdict_line();
     if props.lin.too_long {
         lin_text = format!(
             "{lin_text}; no longer checked live past {} operations",

@@ -7,7 +7,6 @@ use super::history::describe;
 use super::shared::{fmt_ms, node_name, LiveRef};
 use crate::model::live::{ConnState, PeerState};
 use crate::model::view::{ClusterModel, Seat};
-use flotilla_core::check::linearizability::Verdict;
 use flotilla_core::live::protocol::KvOp;
 use flotilla_core::types::NodeId;
 use yew::prelude::*;
@@ -394,28 +393,7 @@ pub struct LiveChecksProps {
 /// The linearizability verdict over the page's own requests.
 #[function_component(LiveChecks)]
 pub fn live_checks(props: &LiveChecksProps) -> Html {
-    let (class, text) = match &props.lin.verdict {
-        None => ("ok", "no client operations yet".to_string()),
-        Some(Verdict::Linearizable) => {
-            ("ok", format!("linearizable ({} operations)", props.lin.ops))
-        }
-        Some(Verdict::GaveUp { key }) => (
-            "warn",
-            format!(
-                "no violation found; the search gave up on key {}",
-                String::from_utf8_lossy(key)
-            ),
-        ),
-        Some(Verdict::Violation(c)) => (
-            "bad",
-            format!(
-                "NOT linearizable: key {}, at most {} of {} operations fit one order",
-                String::from_utf8_lossy(&c.key),
-                c.linearized,
-                c.operations
-            ),
-        ),
-    };
+    let (class, text) = props.lin.verdict_line();
     html! {
         <div class={classes!("card", "checkers", (class == "bad").then_some("alarm"))} id="checkers">
             <div class="card-head">
