@@ -511,16 +511,10 @@ impl Drop for Supervised {
     }
 }
 
-/// A base port such that base+1..=base+n are free.
+/// A base port such that base+1..=base+n are free (`flotilla cluster` numbers its nodes'
+/// ports from base+1).
 fn free_base(n: u16) -> u16 {
-    loop {
-        let base = free_port().saturating_sub(n + 1).max(1024);
-        let all_free =
-            (1..=n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
+    common::free_ports(n) - 1
 }
 
 fn resp_ping(port: u16) -> bool {

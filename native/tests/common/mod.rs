@@ -10,12 +10,38 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port that was free a moment ago (the OS picks it; tests in parallel get different ones).
+/// The lowest port tests pick; below it live the well-known services.
+const TEST_PORT_MIN: u16 = 10_000;
+
+/// A port that was free a moment ago, below the kernel's ephemeral range. A port picked by
+/// binding port 0 comes from the range the kernel also gives outgoing connections, and with
+/// many test clusters running at once one of their peer connections can take it before the
+/// node listens on it (seen in CI: "cannot listen on ...: Address already in use", then a
+/// test's connection refused). A process-wide counter keeps the tests of one binary, which
+/// run in parallel, on different ports; the process id spreads binaries apart.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    free_ports(1)
+}
+
+/// The first of `count` consecutive ports that were all free a moment ago (see
+/// [`free_port`]); runs handed out in one process never overlap.
+pub fn free_ports(count: u16) -> u16 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let top = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .max(TEST_PORT_MIN + 1_000);
+    let span = u32::from(top - TEST_PORT_MIN - count);
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(u32::from(count), std::sync::atomic::Ordering::Relaxed);
+        let first = TEST_PORT_MIN + ((start + n) % span) as u16;
+        if (first..first + count).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok()) {
+            return first;
+        }
+    }
+    panic!("no {count} free ports between {TEST_PORT_MIN} and {top}");
 }
 
 /// A RESP reply, as the tests look at it.
