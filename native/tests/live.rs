@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, Cluster, Resp};
+use common::{Cluster, Resp};
 use flotilla_core::live::peer::{HostedPeer, PeerTiming};
 use flotilla_core::live::protocol::{
     AdminAction, AdminResult, KvOp, KvOutcome, LiveEventKind, NodeMessage, PageMessage,
