@@ -1063,3 +1063,32 @@ fn a_browser_peer_relayed_by_the_leader_catches_up_and_leaves_on_request() {
         Resp::Simple("OK".into())
     );
 }
+
+#[test]
+fn a_partition_set_over_resp_shows_in_the_page_as_a_cut() {
+    let cluster = Cluster::start("live-resp-cut", 3, &[]);
+    cluster.wait_for_leader(STARTUP);
+    let mut page = Page::connect(cluster.node(1).http, "");
+    welcome(&mut page);
+    let mut client = cluster.node(1).client().expect("client");
+    assert_eq!(
+        client.call(&["AUTH", "test-token"]).expect("auth").text(),
+        "OK"
+    );
+    assert_eq!(
+        client
+            .call(&["RAFT.PARTITION", "2"])
+            .expect("partition")
+            .text(),
+        "OK"
+    );
+    page.wait_for(RETRY, "a cut event for peer 2", |m| {
+        matches!(m, NodeMessage::Event(event)
+            if event.what == LiveEventKind::Cut { peers: vec![NodeId(2)] })
+    });
+    assert_eq!(client.call(&["RAFT.HEAL"]).expect("heal").text(), "OK");
+    page.wait_for(RETRY, "a cut event that heals", |m| {
+        matches!(m, NodeMessage::Event(event)
+            if event.what == LiveEventKind::Cut { peers: vec![] })
+    });
+}

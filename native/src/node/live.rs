@@ -773,6 +773,13 @@ impl EventLoop {
                 }
             }
         };
+        let message = self.set_cut(cut);
+        AdminResult::Ok { message }
+    }
+
+    /// Drops all traffic with `cut` from now on (an empty set heals), tells the pages, and
+    /// says what it did. Shared by the page's admin actions and RESP's RAFT.PARTITION/HEAL.
+    pub(super) fn set_cut(&mut self, cut: BTreeSet<NodeId>) -> String {
         tracing::warn!(node = %self.me, cut = ?cut, "fault injection: dropping all traffic with these peers");
         self.blocked = cut.clone();
         let peers: Vec<NodeId> = cut.into_iter().collect();
@@ -789,6 +796,6 @@ impl EventLoop {
         let what = LiveEventKind::Cut { peers };
         self.gateway.event_frame(event_frame(self.me, what));
         self.publish_live();
-        AdminResult::Ok { message }
+        message
     }
 }

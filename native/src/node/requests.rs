@@ -200,11 +200,7 @@ impl EventLoop {
                 self.answer(origin, reply, None);
             }
             Action::Partition(peers) => {
-                tracing::warn!(
-                    ?peers,
-                    "fault injection: dropping all traffic with these peers"
-                );
-                self.blocked = peers.into_iter().collect();
+                self.set_cut(peers.into_iter().collect());
                 self.answer(origin, Reply::ok(), None);
             }
             Action::Kv { command, shape } => {
