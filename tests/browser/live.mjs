@@ -19,19 +19,14 @@
 // Usage: node tests/browser/live.mjs (after scripts/build-web; builds the flotilla binary).
 // Env: CHROMIUM=/path/to/chromium, FLOTILLA=/path/to/flotilla (skips the build).
 
-import { chromium } from 'playwright-core';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, requireDist } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = process.env.DIST || path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_TIMEOUT_MS = 240_000;
 const NODES = 3;
 
@@ -196,28 +191,14 @@ async function adminLog(page) {
 }
 
 async function main() {
-  await fs.access(path.join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: run scripts/build-web first`);
-  });
+  await requireDist();
   await fs.mkdir(ARTIFACTS, { recursive: true });
   const started = Date.now();
   await startCluster();
   results.cluster_ready_ms = Date.now() - started;
   const url = `http://${cluster.node(1).http}/`;
   console.log(`live tests against flotilla cluster --nodes ${NODES} (page ${url}, RESP from ${cluster.resp + 1})`);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     // 1. Served by a node: live mode by itself, every node, the real leader.
     const page = await newPage(browser);

@@ -15,17 +15,11 @@
 // Screenshots go to artifacts/page-*.png. Usage: node tests/browser/page.mjs (after
 // scripts/build-web). Env: CHROMIUM=/path/to/chromium.
 
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, requireDist, serve } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = process.env.DIST || path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_TIMEOUT_MS = 300_000;
 const LEADER_WITHIN_MS = 2_000;
 
@@ -35,30 +29,6 @@ const PERF_LINK =
   'v1&s=3&n=5&e=2000-4000&h=10&pv=1&cq=1&se=64&ae=256&l=300-400&j=5&lo=0&du=0&cl=5&f=2-6' +
   '&tw=1&w=3&k=4&th=60&rt=500&ot=3000&mx=400.100.200&t=6000';
 
-const CONTENT_TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-};
-
-function serve(root) {
-  const server = http.createServer(async (req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = path.join(root, urlPath.endsWith('/') ? urlPath + 'index.html' : urlPath);
-    if (!file.startsWith(root + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await fs.readFile(file);
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPES[path.extname(file)] || 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 const errors = [];
 const results = {};
@@ -139,26 +109,11 @@ function nativeHash(fragment) {
 }
 
 async function main() {
-  await fs.access(path.join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: run scripts/build-web first`);
-  });
+  await requireDist();
   await fs.mkdir(ARTIFACTS, { recursive: true });
   const server = await serve(DIST);
   const url = `http://127.0.0.1:${server.address().port}/`;
-  // launch() gives the browser a fresh temporary profile (user data dir) and removes it.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     console.log(`page tests against ${url} in ${CHROMIUM} (${browser.version()})`);
 

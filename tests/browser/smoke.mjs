@@ -5,16 +5,11 @@
 // Usage: node tests/browser/smoke.mjs   (after scripts/build-web)
 // Env:   CHROMIUM=/path/to/chromium to use another browser binary.
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CHROMIUM, DIST, ROOT, launchChromium, requireDist, serve } from './common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = path.join(ROOT, 'dist');
 const SCREENSHOT = path.join(ROOT, 'artifacts', 'browser-smoke.png');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PAGE_TIMEOUT_MS = 30_000;
 const TOTAL_TIMEOUT_MS = 120_000;
 
@@ -24,52 +19,12 @@ const cargoToml = await fs.readFile(path.join(ROOT, 'Cargo.toml'), 'utf8');
 const EXPECTED_VERSION = cargoToml.match(/\[workspace\.package\][^[]*?\nversion = "([^"]+)"/)[1];
 const EXPECTED_RESULT = '{"term":2,"vote":1,"commit":42}';
 
-const CONTENT_TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-};
-
-function serve(root) {
-  const server = http.createServer(async (req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = path.join(root, urlPath.endsWith('/') ? urlPath + 'index.html' : urlPath);
-    if (!file.startsWith(root + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await fs.readFile(file);
-      const type = CONTENT_TYPES[path.extname(file)] || 'application/octet-stream';
-      res.writeHead(200, { 'Content-Type': type }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 async function main() {
-  await fs.access(path.join(DIST, 'index.html')).catch(() => {
-    throw new Error(`${DIST}/index.html is missing: run scripts/build-web first`);
-  });
+  await requireDist();
   const server = await serve(DIST);
   const url = `http://127.0.0.1:${server.address().port}/`;
-  // launch() gives the browser a fresh temporary profile (user data dir) and removes it on close.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await browser.newPage();
