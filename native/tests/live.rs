@@ -77,11 +77,21 @@ impl Page {
         what: &str,
         mut matches: impl FnMut(&NodeMessage) -> bool,
     ) -> NodeMessage {
+        self.wait_pick(within, what, |m| matches(&m).then_some(m))
+    }
+
+    /// Reads until `pick` takes something from a message, within `within`.
+    fn wait_pick<T>(
+        &mut self,
+        within: Duration,
+        what: &str,
+        mut pick: impl FnMut(NodeMessage) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Some(message) = self.recv(deadline.saturating_duration_since(Instant::now())) {
-                if matches(&message) {
-                    return message;
+                if let Some(picked) = pick(message) {
+                    return picked;
                 }
             }
         }
@@ -90,26 +100,18 @@ impl Page {
 
     fn kv(&mut self, id: u64, op: KvOp) -> KvOutcome {
         self.send(&PageMessage::Kv { id, op });
-        match self.wait_for(
-            RETRY,
-            "kv reply",
-            |m| matches!(m, NodeMessage::KvReply { id: i, .. } if *i == id),
-        ) {
-            NodeMessage::KvReply { outcome, .. } => outcome,
-            _ => unreachable!(),
-        }
+        self.wait_pick(RETRY, "kv reply", |m| match m {
+            NodeMessage::KvReply { id: i, outcome } if i == id => Some(outcome),
+            _ => None,
+        })
     }
 
     fn admin(&mut self, id: u64, action: AdminAction) -> AdminResult {
         self.send(&PageMessage::Admin { id, action });
-        match self.wait_for(
-            RETRY,
-            "admin reply",
-            |m| matches!(m, NodeMessage::AdminReply { id: i, .. } if *i == id),
-        ) {
-            NodeMessage::AdminReply { result, .. } => result,
-            _ => unreachable!(),
-        }
+        self.wait_pick(RETRY, "admin reply", |m| match m {
+            NodeMessage::AdminReply { id: i, result } if i == id => Some(result),
+            _ => None,
+        })
     }
 
     /// Retries an admin action while it is refused for a passing reason.

@@ -505,21 +505,26 @@ impl EventLoop {
     /// (its messages go down its page's socket, or nowhere if its page is gone), `None`
     /// for an ordinary peer.
     pub(super) fn relay_send(&mut self, to: NodeId, message: &PeerMessage) -> Option<bool> {
-        if !self.live.relayed_here.contains(&to) && !self.live.hosted.contains_key(&to) {
-            return None;
+        match message {
+            PeerMessage::Raft(envelope) => self.relay_raft(to, envelope),
+            _ if self.relays(to) => {
+                // Forwards and the like cannot reach a page: a browser peer serves no clients.
+                Metrics::add(&self.metrics.peer_messages_dropped, 1);
+                Some(false)
+            }
+            _ => None,
         }
-        let PeerMessage::Raft(envelope) = message else {
-            // Forwards and the like cannot reach a page: a browser peer serves no clients.
-            Metrics::add(&self.metrics.peer_messages_dropped, 1);
-            return Some(false);
-        };
-        self.relay_raft(to, envelope)
+    }
+
+    /// Whether `to` is a browser peer whose traffic goes through this node.
+    fn relays(&self, to: NodeId) -> bool {
+        self.live.relayed_here.contains(&to) || self.live.hosted.contains_key(&to)
     }
 
     /// [`EventLoop::relay_send`] for a Raft message: `Some(sent)` when `to` is a browser
     /// peer relayed here.
     pub(super) fn relay_raft(&mut self, to: NodeId, envelope: &Envelope) -> Option<bool> {
-        if !self.live.relayed_here.contains(&to) && !self.live.hosted.contains_key(&to) {
+        if !self.relays(to) {
             return None;
         }
         let never = matches!(envelope.message, Message::TimeoutNow);
