@@ -23,6 +23,47 @@ enum Op {
     Cas,
 }
 
+/// The row of operation buttons (`seg-btn`), one per `(op, label)`, the current one lit.
+pub(super) fn op_buttons<T: Copy + PartialEq + 'static>(
+    ops: &[(T, &'static str)],
+    current: &UseStateHandle<T>,
+) -> Html {
+    ops.iter()
+        .map(|&(op, label)| {
+            let state = current.clone();
+            let onclick = Callback::from(move |_: MouseEvent| state.set(op));
+            html! {
+                <button type="button" class={classes!("seg-btn", (**current == op).then_some("on"))} {onclick}>{ label }</button>
+            }
+        })
+        .collect()
+}
+
+/// The `#client-node` picker: "the leader" (0) or one of `ids`.
+pub(super) fn target_select(
+    target: &UseStateHandle<u64>,
+    leader: Option<NodeId>,
+    ids: impl IntoIterator<Item = NodeId>,
+) -> Html {
+    let onchange = {
+        let target = target.clone();
+        Callback::from(move |e: Event| {
+            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            target.set(select.value().parse().unwrap_or(0));
+        })
+    };
+    let options: Html = ids
+        .into_iter()
+        .map(|i| html! { <option value={i.0.to_string()} selected={**target == i.0}>{ node_name(i) }</option> })
+        .collect();
+    html! {
+        <select id="client-node" {onchange}>
+            <option value="0" selected={**target == 0}>{ format!("leader ({})", leader.map_or("none".into(), node_name)) }</option>
+            { options }
+        </select>
+    }
+}
+
 fn value_of(e: &Event) -> String {
     let input: web_sys::HtmlInputElement = e.target_unchecked_into();
     input.value()
@@ -78,17 +119,6 @@ pub fn client_box(props: &ClientProps) -> Html {
             });
         })
     };
-    let set_op = |o: Op| {
-        let op = op.clone();
-        Callback::from(move |_: MouseEvent| op.set(o))
-    };
-    let on_target = {
-        let target = target.clone();
-        Callback::from(move |e: Event| {
-            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            target.set(select.value().parse().unwrap_or(0));
-        })
-    };
     let on_key = {
         let key = key.clone();
         Callback::from(move |e: Event| key.set(value_of(&e)))
@@ -105,9 +135,6 @@ pub fn client_box(props: &ClientProps) -> Html {
         let on_act = props.on_act.clone();
         Callback::from(move |_: MouseEvent| on_act.emit(Action::Autopilot { on: !autopilot }))
     };
-    let options: Html = (1..=u64::from(n))
-        .map(|i| html! { <option value={i.to_string()} selected={*target == i}>{ node_name(NodeId(i)) }</option> })
-        .collect();
     html! {
         <div class="card client">
             <div class="card-head">
@@ -119,17 +146,11 @@ pub fn client_box(props: &ClientProps) -> Html {
             </div>
             <form class="client-form" onsubmit={send}>
                 <div class="seg">
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Put).then_some("on"))} onclick={set_op(Op::Put)}>{ "put" }</button>
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Get).then_some("on"))} onclick={set_op(Op::Get)}>{ "get" }</button>
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Delete).then_some("on"))} onclick={set_op(Op::Delete)}>{ "delete" }</button>
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Cas).then_some("on"))} onclick={set_op(Op::Cas)}>{ "cas" }</button>
+                    { op_buttons(&[(Op::Put, "put"), (Op::Get, "get"), (Op::Delete, "delete"), (Op::Cas, "cas")], &op) }
                 </div>
                 <div class="row">
                     <label>{ "to " }
-                        <select id="client-node" onchange={on_target}>
-                            <option value="0" selected={*target == 0}>{ format!("leader ({})", leader.map_or("none".into(), node_name)) }</option>
-                            { options }
-                        </select>
+                        { target_select(&target, leader, (1..=u64::from(n)).map(NodeId)) }
                     </label>
                     <input id="client-key" class="short" value={(*key).clone()} onchange={on_key} placeholder="key" aria-label="key" />
                     if *op == Op::Cas {

@@ -3,6 +3,7 @@
 //! history. Each reads the live cluster at the slower panel version.
 
 use super::checkers::LinState;
+use super::client::{op_buttons, target_select};
 use super::history::describe;
 use super::shared::{fmt_ms, node_name, LiveRef};
 use crate::model::live::{ConnState, PeerState};
@@ -336,21 +337,6 @@ pub fn live_client(props: &LiveClientProps) -> Html {
             on_send.emit((kv, (target != 0).then_some(NodeId(target))));
         })
     };
-    let set_op = |o: Op| {
-        let op = op.clone();
-        Callback::from(move |_: MouseEvent| op.set(o))
-    };
-    let on_target = {
-        let target = target.clone();
-        Callback::from(move |e: Event| {
-            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            target.set(select.value().parse().unwrap_or(0));
-        })
-    };
-    let options: Html = ids
-        .iter()
-        .map(|i| html! { <option value={i.0.to_string()} selected={*target == i.0}>{ node_name(*i) }</option> })
-        .collect();
     let pending = live.pending_kv();
     html! {
         <div class="card client">
@@ -360,16 +346,11 @@ pub fn live_client(props: &LiveClientProps) -> Html {
             </div>
             <form class="client-form" onsubmit={send}>
                 <div class="seg">
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Put).then_some("on"))} onclick={set_op(Op::Put)}>{ "put" }</button>
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Get).then_some("on"))} onclick={set_op(Op::Get)}>{ "get" }</button>
-                    <button type="button" class={classes!("seg-btn", (*op == Op::Delete).then_some("on"))} onclick={set_op(Op::Delete)}>{ "delete" }</button>
+                    { op_buttons(&[(Op::Put, "put"), (Op::Get, "get"), (Op::Delete, "delete")], &op) }
                 </div>
                 <div class="row">
                     <label>{ "via " }
-                        <select id="client-node" onchange={on_target}>
-                            <option value="0" selected={*target == 0}>{ format!("leader ({})", leader.map_or("none".into(), node_name)) }</option>
-                            { options }
-                        </select>
+                        { target_select(&target, leader, ids.iter().copied()) }
                     </label>
                     <input id="client-key" class="short" ref={key} placeholder="key" aria-label="key" />
                     <input id="client-value" class={classes!("short", (*op != Op::Put).then_some("hidden"))} ref={value}
