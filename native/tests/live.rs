@@ -460,7 +460,7 @@ fn admin_actions_need_the_token_and_cut_heal_transfer_snapshot_work() {
     });
     let result = page.admin(6, AdminAction::Heal { node: NodeId(1) });
     assert!(matches!(result, AdminResult::Ok { .. }), "{result:?}");
-    let leader = cluster.wait_for_leader(STARTUP);
+    let leader = cluster.wait_for_stable_leader(STARTUP);
     // Transfer through node 1 to a follower.
     let target = (1..=3).find(|&id| id != leader).expect("a follower");
     let result = page.admin_retrying(7, AdminAction::Transfer { to: NodeId(target) });

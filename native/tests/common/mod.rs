@@ -339,6 +339,42 @@ impl Cluster {
         );
     }
 
+    /// Waits until every running node names the same leader in the same term and that leader
+    /// says it leads: after a fault heals, a deposed leader can still call itself leader for a
+    /// while, and asking it for leader-only work would race with the real one.
+    pub fn wait_for_stable_leader(&self, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(leader) = self.agreed_leader() {
+                return leader;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "no leader all nodes agree on within {within:?}; logs in {}",
+            self.dir.display()
+        );
+    }
+
+    fn agreed_leader(&self) -> Option<u64> {
+        let mut views = Vec::new();
+        for node in self.nodes.iter().filter(|n| n.is_running()) {
+            let info = node.raft_info()?;
+            views.push((
+                node.id,
+                info.get("term")?.clone(),
+                info.get("leader")?.clone(),
+                info.get("role")?.clone(),
+            ));
+        }
+        let (_, term, leader, _) = views.first()?.clone();
+        let leader_id: u64 = leader.parse().ok()?;
+        let agreed = views.iter().all(|(id, t, l, role)| {
+            *t == term && *l == leader && ((*id == leader_id) == (role == "leader"))
+        });
+        agreed.then_some(leader_id)
+    }
+
     /// Runs a command through `id`, retrying the retryable errors (NOLEADER, TRYAGAIN) until
     /// `within` has passed.
     pub fn call_retrying(&self, id: u64, args: &[&str], within: Duration) -> Resp {
