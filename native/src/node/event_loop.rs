@@ -262,6 +262,7 @@ impl EventLoop {
             self.drive()?;
             self.resume_clients();
             self.live_tick();
+            self.flush_peers();
         }
         tracing::info!(node = %self.me, "stopping on signal");
         Ok(())
@@ -589,18 +590,27 @@ impl EventLoop {
         sent
     }
 
-    /// Queues a frame on the connection to `to` (false: unreachable, cut, or buffer full).
+    /// Queues a frame on the connection to `to` (false: unreachable, cut, or buffer full);
+    /// `flush_peers` sends it at the end of the turn.
     fn transmit<M: serde::Serialize + ?Sized>(&mut self, to: NodeId, message: &M) -> bool {
-        let now = self.now();
-        let registry = self.poll.registry();
         let Some(peer) = self.peers.get_mut(&to) else {
             return false;
         };
-        let sent = !self.blocked.contains(&to) && peer.send(registry, now, message);
+        let sent = !self.blocked.contains(&to) && peer.send(message);
         if !sent {
             Metrics::add(&self.metrics.peer_messages_dropped, 1);
         }
         sent
+    }
+
+    /// Sends what this turn queued for each peer: one `send` per peer per turn, however
+    /// many messages the turn produced for it.
+    fn flush_peers(&mut self) {
+        let now = self.now();
+        let registry = self.poll.registry();
+        for peer in self.peers.values_mut() {
+            peer.flush(registry, now);
+        }
     }
 
     /// A peer dialled us. If it is not a member we know of (this node may not have received

@@ -740,11 +740,9 @@ impl EventLoop {
 
     /// Sends control traffic, which faults do not drop.
     fn send_control(&mut self, to: NodeId, message: &PeerMessage) -> bool {
-        let now = self.now();
-        let registry = self.poll.registry();
         self.peers
             .get_mut(&to)
-            .is_some_and(|peer| peer.send(registry, now, message))
+            .is_some_and(|peer| peer.send(message))
     }
 
     fn apply_admin(&mut self, action: AdminAction) -> AdminResult {

@@ -132,7 +132,8 @@ impl Outbound {
                 tracing::info!(peer = %self.id, address = %self.address, "connected");
                 self.backoff_ms = RECONNECT_BACKOFF_MS_MIN;
                 self.state = OutboundState::Connected(conn);
-                self.send(registry, now, hello);
+                self.send(hello);
+                self.flush(registry, now);
             }
             OutboundState::Connected(conn) => {
                 // Peers never send on this connection; reading only notices a close.
@@ -147,14 +148,14 @@ impl Outbound {
         }
     }
 
-    /// Queues and sends a message. Returns false when it was dropped (not connected, or the
-    /// write buffer is full).
-    pub fn send<M: serde::Serialize + ?Sized>(
-        &mut self,
-        registry: &Registry,
-        now: Millis,
-        message: &M,
-    ) -> bool {
+    /// Queues a message; `flush` sends it. Returns false when it was dropped (not connected,
+    /// or the write buffer is full).
+    ///
+    /// Queueing instead of sending at once lets the loop send everything one turn produced
+    /// for this peer with one `send`: a follower acknowledges every append it received while
+    /// its disk synced, and sending each acknowledgement by itself cost one system call per
+    /// message (about 15,000 per second per follower at 50,000 writes/s).
+    pub fn send<M: serde::Serialize + ?Sized>(&mut self, message: &M) -> bool {
         let OutboundState::Connected(conn) = &mut self.state else {
             self.dropped += 1;
             return false;
@@ -164,12 +165,19 @@ impl Outbound {
             return false;
         }
         frame::encode(message, conn.write_buf_mut());
-        if conn.flush(registry).is_err() {
+        true
+    }
+
+    /// Sends what `send` queued, as far as the socket takes it (the rest goes when it is
+    /// writable). A broken connection is dropped and redialled later.
+    pub fn flush(&mut self, registry: &Registry, now: Millis) {
+        let OutboundState::Connected(conn) = &mut self.state else {
+            return;
+        };
+        if conn.pending_write_bytes() > 0 && conn.flush(registry).is_err() {
             tracing::info!(peer = %self.id, "connection lost while sending");
             self.fail(registry, now);
-            return false;
         }
-        true
     }
 
     /// Drops the connection (if any) and schedules the next attempt.
