@@ -184,6 +184,7 @@ impl Node {
             reads: ReadIndexState::default(),
             transfer: None,
             config_index: Index(0),
+            append_pending: false,
         }));
         self.set_leader(Some(self.id()));
         self.role_changed();

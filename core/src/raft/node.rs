@@ -85,6 +85,9 @@ pub(super) struct LeaderState {
     pub transfer: Option<Transfer>,
     /// The index of the last membership change appended; only one may be uncommitted.
     pub config_index: Index,
+    /// Entries were appended since the last Ready: the followers get them in one append
+    /// each when the next Ready is made (see `flush_append_broadcast`).
+    pub append_pending: bool,
 }
 
 /// A leadership transfer under way.
@@ -478,6 +481,7 @@ impl Node {
                 || !self.out.reads.is_empty()
                 || !self.out.events.is_empty()
                 || self.apply_limit() > self.applied
+                || self.append_broadcast_pending()
                 || self.read_broadcast_pending())
     }
 
@@ -487,6 +491,7 @@ impl Node {
         if !self.has_ready() {
             return None;
         }
+        self.flush_append_broadcast();
         self.flush_read_broadcast();
         let hard_state = self.hard_state();
         let hard_state_changed = hard_state != self.last_hard_state;
@@ -690,7 +695,9 @@ impl Node {
         if let Some(change) = change {
             self.apply_conf_change(index, &change);
         }
-        self.broadcast_append();
+        if let Role::Leader(leader) = &mut self.role {
+            leader.append_pending = true;
+        }
         if self.membership.voters().len() <= 1 {
             // A single voter commits as soon as its own append is durable (see `advance`).
             self.maybe_commit();

@@ -18,6 +18,24 @@ pub enum AppendError {
 impl Node {
     // ----- Leader side -----
 
+    pub(super) fn append_broadcast_pending(&self) -> bool {
+        matches!(&self.role, Role::Leader(l) if l.append_pending)
+    }
+
+    /// Sends the entries proposed since the last Ready, one append per follower for all of
+    /// them. Proposals only mark the broadcast pending: sending one append per proposal
+    /// made a follower decode, step, persist-track and acknowledge every write on its own
+    /// (and the leader step every acknowledgement), which was most of a follower's CPU per
+    /// write under many clients. The messages could not leave before the next Ready anyway.
+    pub(super) fn flush_append_broadcast(&mut self) {
+        let Role::Leader(leader) = &mut self.role else {
+            return;
+        };
+        if std::mem::take(&mut leader.append_pending) {
+            self.broadcast_append();
+        }
+    }
+
     /// Sends whatever each follower is ready to take.
     pub(super) fn broadcast_append(&mut self) {
         for peer in self.other_members() {
