@@ -16,7 +16,7 @@
 //! [`scan_records`] reads a whole log and says where and why it stopped; the module essay in
 //! `storage/mod.rs` explains how that separates a torn tail from corruption.
 
-use crc::{Crc, CRC_32_ISCSI};
+use crc::{Crc, Table, CRC_32_ISCSI};
 use thiserror::Error;
 
 /// Bytes before the payload: length and checksum.
@@ -30,7 +30,11 @@ const _: () = assert!(RECORD_PAYLOAD_BYTES_MAX <= u32::MAX as u64);
 /// CRC32C (Castagnoli, "CRC-32/ISCSI"): the checksum of iSCSI, ext4, Btrfs and most
 /// write-ahead logs. Its polynomial detects more error patterns in storage-sized blocks than
 /// the older CRC-32 of zip and Ethernet, and CPUs compute it in hardware.
-pub static CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+///
+/// Slice-by-16 tables (16 KiB, built at compile time): every entry is checksummed by each
+/// node, once in its record and again in the WAL batch, and the byte-at-a-time table made
+/// that a quarter of a follower's CPU per write.
+pub static CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 
 /// Why the bytes at some offset are not a valid record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
