@@ -4,6 +4,12 @@ use clap::Parser;
 use flotilla::cli;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: each write allocates and frees its command, entry,
+/// frame and reply buffers on one thread and its WAL copy on another, and glibc's
+/// allocator was 10-18% of a node's CPU per write.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Logs go to stderr, filtered by RUST_LOG (default: info).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
