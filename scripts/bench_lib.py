@@ -259,6 +259,51 @@ class FlotillaCluster(FlotillaNodes):
 # ---------------------------------------------------------------- etcd
 
 
+REDIS = "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """One redis-server: the ceiling a single RESP process reaches on this machine with
+    `flotilla bench` (no replication). `durable`: append-only file with `appendfsync always`
+    (an fsync before each reply batch); otherwise memory only."""
+
+    def __init__(self, workdir, port, durable):
+        self.workdir = f"{workdir}/redis-{'aof' if durable else 'mem'}"
+        self.port = port
+        self.durable = durable
+        self.proc = None
+
+    def args(self):
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if self.durable
+            else ["--appendonly", "no"]
+        )
+        return [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--dir", self.workdir] + persistence
+
+    def start(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        self.proc = spawn(self.args(), f"{self.workdir}.log")
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if resp_call(self.port, "PING") is not None:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def endpoint(self):
+        return f"127.0.0.1:{self.port}"
+
+    def server_pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def http_post(port, path, body, timeout=STATUS_TIMEOUT_S):
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
