@@ -1,5 +1,14 @@
 //! Log replication (§5.3), the commit rule (§5.4.2), heartbeats, check-quorum and
 //! leadership transfer.
+//!
+//! A proposal does not send anything by itself: it appends to the leader's log and marks
+//! an append broadcast pending, which the next Ready turns into one append per follower
+//! carrying every entry proposed since the last one (group commit on the wire, as the
+//! driver's one fsync per Ready is group commit on disk). Messages cannot leave before the
+//! next Ready anyway, so this costs no latency, and a follower decodes, persists and
+//! acknowledges a batch instead of each write. The append that answers an acknowledgement
+//! or a rejection is still made by its handler, for that follower, within its in-flight
+//! window.
 
 use super::config::PlantedBug;
 use super::log::Splice;
