@@ -31,10 +31,17 @@ const _: () = assert!(RECORD_PAYLOAD_BYTES_MAX <= u32::MAX as u64);
 /// write-ahead logs. Its polynomial detects more error patterns in storage-sized blocks than
 /// the older CRC-32 of zip and Ethernet, and CPUs compute it in hardware.
 ///
-/// Slice-by-16 tables (16 KiB, built at compile time): every entry is checksummed by each
-/// node, once in its record and again in the WAL batch, and the byte-at-a-time table made
-/// that a quarter of a follower's CPU per write.
-pub static CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
+/// Natively, slice-by-16 tables (16 KiB, built at compile time): every entry is checksummed
+/// by each node, once in its record and again in the WAL batch, and the byte-at-a-time
+/// table made that a quarter of a follower's CPU per write. In wasm32 the page's download
+/// size matters more (the tables would add 16 KB to it, gzipped) and a browser peer writes
+/// little. Both tables give the same checksums.
+pub static CRC32C: Crc<u32, Crc32cTable> = Crc::<u32, Crc32cTable>::new(&CRC_32_ISCSI);
+
+#[cfg(not(target_arch = "wasm32"))]
+type Crc32cTable = Table<16>;
+#[cfg(target_arch = "wasm32")]
+type Crc32cTable = Table<1>;
 
 /// Why the bytes at some offset are not a valid record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
