@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::Cluster;
+use common::{free_port, Cluster};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const STARTUP: Duration = Duration::from_secs(10);
 
@@ -46,4 +46,32 @@ fn bench_reports_throughput_without_errors() {
             "{field}: {report}"
         );
     }
+}
+
+#[test]
+fn bench_refuses_an_endpoint_that_does_not_answer_instead_of_waiting() {
+    let endpoint = format!("127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args([
+            "bench",
+            "--endpoints",
+            &endpoint,
+            "--prefill",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .expect("run flotilla bench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot connect to {endpoint}")),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
 }

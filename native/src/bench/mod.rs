@@ -41,6 +41,8 @@ const DURATION_S_MAX: f64 = 24.0 * 3600.0;
 const PREFILL_TIME_MAX: Duration = Duration::from_secs(600);
 /// Requests each client keeps in flight while prefilling.
 const PREFILL_PIPELINE: usize = 64;
+/// How long the first connection to each endpoint may take before the run is refused.
+const REACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which system is driven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -127,6 +129,7 @@ pub fn run(args: BenchArgs) -> CommandResult {
     if let Some(pid) = args.failover_kill_pid {
         return failover::run(&args, pid, &workload, &endpoints);
     }
+    check_reachable(&endpoints)?;
     if args.prefill {
         let next = Arc::new(AtomicU32::new(0));
         let prefill = Plan {
@@ -134,7 +137,7 @@ pub fn run(args: BenchArgs) -> CommandResult {
             warmup: Duration::ZERO,
             pipeline: PREFILL_PIPELINE,
             source: Box::new(move |_| Source::EachKeyOnce(next.clone())),
-            quiet: true,
+            quiet: args.json && !std::io::stderr().is_terminal(),
         };
         let (rec, _) = drive(&args, threads, &workload, &endpoints, prefill)?;
         if rec.errors > 0 {
@@ -177,6 +180,17 @@ pub fn run(args: BenchArgs) -> CommandResult {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         print!("{}", summary.text());
+    }
+    Ok(())
+}
+
+/// Refuses to start when an endpoint does not accept connections: clients would otherwise
+/// count refusals as errors for the whole run, and a prefill, which ends only when every key
+/// is written, would wait for its ten-minute limit.
+fn check_reachable(endpoints: &[(String, SocketAddr)]) -> Result<(), String> {
+    for (name, addr) in endpoints {
+        std::net::TcpStream::connect_timeout(addr, REACHABLE_TIMEOUT)
+            .map_err(|e| format!("cannot connect to {name}: {e} (is the server running?)"))?;
     }
     Ok(())
 }
