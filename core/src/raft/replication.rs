@@ -32,10 +32,9 @@ impl Node {
     }
 
     /// Sends the entries proposed since the last Ready, one append per follower for all of
-    /// them. Proposals only mark the broadcast pending: sending one append per proposal
-    /// made a follower decode, step, persist-track and acknowledge every write on its own
-    /// (and the leader step every acknowledgement), which was most of a follower's CPU per
-    /// write under many clients. The messages could not leave before the next Ready anyway.
+    /// them. Proposals only mark the broadcast pending: one append per proposal could make a
+    /// follower decode, step and acknowledge each write on its own (and the leader step each
+    /// acknowledgement), and the messages could not leave before the next Ready anyway.
     pub(super) fn flush_append_broadcast(&mut self) {
         let Role::Leader(leader) = &mut self.role else {
             return;
