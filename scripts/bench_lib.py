@@ -23,6 +23,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ETCD = "/usr/bin/etcd"
+REDIS = "/usr/bin/redis-server"
 # How long a cluster may take to elect its first leader, in seconds.
 STARTUP_TIMEOUT_S = 30
 # How long one status request may take, in seconds.
@@ -62,11 +63,25 @@ def spawn(args, logfile):
 
 
 def ensure_etcd():
-    if os.path.exists(ETCD):
+    ensure_debian_package(ETCD, "etcd-server")
+
+
+def ensure_redis():
+    """redis-server for the ceiling runs; False when it cannot be installed."""
+    try:
+        ensure_debian_package(REDIS, "redis-server")
+    except (OSError, subprocess.CalledProcessError) as error:
+        log(f"NOTICE: could not install redis-server ({error})")
+        return False
+    return True
+
+
+def ensure_debian_package(path, package):
+    if os.path.exists(path):
         return
-    log("installing Debian's etcd-server (etcd is missing)")
+    log(f"installing Debian's {package} ({path} is missing)")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "etcd-server"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
 
 
 def build_flotilla(workdir, build=True):
@@ -257,9 +272,6 @@ class FlotillaCluster(FlotillaNodes):
 
 
 # ---------------------------------------------------------------- etcd
-
-
-REDIS = "/usr/bin/redis-server"
 
 
 class RedisServer:
