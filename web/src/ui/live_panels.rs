@@ -213,7 +213,7 @@ pub fn peer_panel(props: &PeerProps) -> Html {
                     </p>
                     if props.confirm {
                         <div class="confirm" role="alertdialog" id="peer-confirm">
-                            <p>{ "A voter counts towards every quorum. While this page's peer is a voter, closing or reloading the page, or the computer sleeping, costs the cluster a voter until the peer is removed: with three voters, one more failure stops all writes. Its storage is memory only." }</p>
+                            <p>{ "A voter counts towards every quorum. While this page's peer is a voter, closing or reloading the page, or the computer sleeping, costs the cluster a voter until the peer is removed: with three voters, one more failure stops all writes. It reaches the cluster only through the node this page is connected to, so if that node goes down the cluster loses two voters at once. Its storage is memory only." }</p>
                             <button id="peer-promote-confirm" class="btn small danger" onclick={props.on_confirm.reform(|_: MouseEvent| true)}>{ "Promote anyway" }</button>
                             <button id="peer-promote-cancel" class="btn small" onclick={props.on_confirm.reform(|_: MouseEvent| false)}>{ "Cancel" }</button>
                         </div>
