@@ -671,15 +671,8 @@ fn admin_while_driving(
     panic!("no answer to admin request {id}");
 }
 
-#[test]
-fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_harm() {
-    let cluster = Cluster::start("live-peer", 3, &["--snapshot-entries=20"]);
-    let leader = cluster.wait_for_leader(STARTUP);
-    for i in 0..100 {
-        let key = format!("k{i}");
-        cluster.call_retrying(leader, &["SET", &key, "value"], RETRY);
-    }
-    let relay = (1..=3).find(|&id| id != leader).expect("a follower");
+/// Opens a page on `relay` with the token and has a browser peer join through it.
+fn join_browser_peer(cluster: &Cluster, relay: u64) -> (Page, HostedPeer, Instant) {
     let mut page = Page::connect(cluster.node(relay).http, "?token=test-token");
     let timing = timing_of(&welcome(&mut page));
     page.send(&PageMessage::PeerJoin { id: 1 });
@@ -692,9 +685,111 @@ fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_ha
     let NodeMessage::PeerJoined { id: 1, peer: id } = joined else {
         panic!("{joined:?}")
     };
+    let peer = HostedPeer::new(id, 7, timing, 0).expect("peer");
+    (page, peer, Instant::now())
+}
+
+/// Promotes the browser peer to a voter (retrying while it catches up), keeping it running
+/// until the leader lists it among the voters and the peer has committed its promotion.
+fn promote_browser_peer(
+    cluster: &Cluster,
+    leader: u64,
+    page: &mut Page,
+    peer: &mut HostedPeer,
+    start: Instant,
+) {
+    let id = peer.id();
+    let deadline = Instant::now() + RETRY;
+    let mut request = 2;
+    let promoted = loop {
+        let result = admin_while_driving(page, peer, start, request, AdminAction::Promote { id });
+        match &result {
+            AdminResult::Refused { message }
+                if Instant::now() < deadline
+                    && (message.contains("has not caught up")
+                        || message.contains("not yet committed")
+                        || message.starts_with("NOLEADER")) =>
+            {
+                request += 1;
+            }
+            _ => break result,
+        }
+    };
+    assert!(matches!(promoted, AdminResult::Ok { .. }), "{promoted:?}");
+    let voter = id.0.to_string();
+    let deadline = Instant::now() + RETRY;
+    drive_peer(page, peer, start, RETRY, |_| {
+        info_field(cluster, leader, "voters").contains(&voter) || Instant::now() > deadline
+    });
+    assert!(info_field(cluster, leader, "voters").contains(&voter));
+    // The promotion is appended; it is committed once a majority of the new configuration
+    // (the browser peer included) has it.
+    let appended: u64 = info_field(cluster, leader, "last_index")
+        .parse()
+        .expect("last_index");
+    assert!(
+        drive_peer(page, peer, start, RETRY, |p| {
+            p.replica().node().commit_index().0 >= appended
+        }),
+        "the promotion at {appended} was not committed"
+    );
+}
+
+/// A promoted browser peer whose relay crashes would leave two of four voters dead and no
+/// leader; the leader removes it as soon as its connection to the relay breaks, and writes
+/// go on with the two native survivors.
+#[test]
+fn the_leader_removes_a_browser_voter_whose_relay_crashed() {
+    let mut cluster = Cluster::start("live-relay-lost", 3, &[]);
+    let leader = cluster.wait_for_stable_leader(STARTUP);
+    cluster.call_retrying(leader, &["SET", "before", "join"], RETRY);
+    let relay = (1..=3).find(|&id| id != leader).expect("a follower");
+    let (mut page, mut peer, start) = join_browser_peer(&cluster, relay);
+    let target: u64 = info_field(&cluster, leader, "commit_index")
+        .parse()
+        .expect("commit");
+    assert!(drive_peer(&mut page, &mut peer, start, RETRY, |p| {
+        p.replica().node().commit_index().0 >= target
+    }));
+    promote_browser_peer(&cluster, leader, &mut page, &mut peer, start);
+    let id = peer.id().0.to_string();
+    let killed = Instant::now();
+    cluster.node_mut(relay).kill();
+    loop {
+        let voters = info_field(&cluster, leader, "voters");
+        if !voters.is_empty() && !voters.contains(&id) {
+            break;
+        }
+        assert!(
+            killed.elapsed() < RETRY,
+            "the browser peer is still a voter: {voters}\n{}",
+            cluster.dump_logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "browser voter removed {:?} after its relay was killed",
+        killed.elapsed()
+    );
+    let survivor = (1..=3).find(|&n| n != relay).expect("a survivor");
+    assert_eq!(
+        cluster.call_retrying(survivor, &["SET", "after", "relay lost"], RETRY),
+        Resp::Simple("OK".into())
+    );
+}
+
+#[test]
+fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_harm() {
+    let cluster = Cluster::start("live-peer", 3, &["--snapshot-entries=20"]);
+    let leader = cluster.wait_for_leader(STARTUP);
+    for i in 0..100 {
+        let key = format!("k{i}");
+        cluster.call_retrying(leader, &["SET", &key, "value"], RETRY);
+    }
+    let relay = (1..=3).find(|&id| id != leader).expect("a follower");
+    let (mut page, mut peer, start) = join_browser_peer(&cluster, relay);
+    let id = peer.id();
     assert_eq!(id, NodeId(4));
-    let start = Instant::now();
-    let mut peer = HostedPeer::new(id, 7, timing, 0).expect("peer");
     let mut installed = false;
     let target: u64 = info_field(&cluster, leader, "commit_index")
         .parse()
@@ -735,34 +830,7 @@ fn a_browser_peer_joins_catches_up_by_snapshot_is_promoted_and_leaves_without_ha
         p.replica().kv().get(b"after").is_some()
     }));
     // Promote it (an ordinary admin action); keep it running meanwhile.
-    let deadline = Instant::now() + RETRY;
-    let mut request = 2;
-    let promoted = loop {
-        let result = admin_while_driving(
-            &mut page,
-            &mut peer,
-            start,
-            request,
-            AdminAction::Promote { id },
-        );
-        match &result {
-            AdminResult::Refused { message }
-                if Instant::now() < deadline
-                    && (message.contains("has not caught up")
-                        || message.contains("not yet committed")
-                        || message.starts_with("NOLEADER")) =>
-            {
-                request += 1;
-            }
-            _ => break result,
-        }
-    };
-    assert!(matches!(promoted, AdminResult::Ok { .. }), "{promoted:?}");
-    let deadline = Instant::now() + RETRY;
-    drive_peer(&mut page, &mut peer, start, RETRY, |_| {
-        info_field(&cluster, leader, "voters").contains('4') || Instant::now() > deadline
-    });
-    assert!(info_field(&cluster, leader, "voters").contains('4'));
+    promote_browser_peer(&cluster, leader, &mut page, &mut peer, start);
     // A browser peer never leads: a transfer to it is refused.
     let refused = admin_while_driving(
         &mut page,

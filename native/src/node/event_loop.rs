@@ -85,6 +85,8 @@ pub struct EventLoop {
     idle_swept_at: Millis,
     /// Pages: statuses, events, summaries, fault actions, browser peers (`live.rs`).
     pub(super) live: super::live::Live,
+    /// The leader's watch on the connections to browser peers' relays (`relay_watch.rs`).
+    pub(super) relay_watch: super::relay_watch::RelayWatch,
 }
 
 /// File descriptors kept for everything but clients: peers, WAL segments, the gateway.
@@ -222,6 +224,7 @@ impl EventLoop {
             },
             idle_swept_at: 0,
             live: super::live::Live::default(),
+            relay_watch: super::relay_watch::RelayWatch::default(),
         };
         event_loop.sync_peers();
         Ok(event_loop)
@@ -262,6 +265,7 @@ impl EventLoop {
             self.drive()?;
             self.resume_clients();
             self.live_tick();
+            self.watch_relays();
             self.flush_peers();
         }
         tracing::info!(node = %self.me, "stopping on signal");

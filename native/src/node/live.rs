@@ -14,7 +14,9 @@
 //! the peer arrive here over ordinary peer connections, or from this node's own core; both
 //! go down the page's socket. Envelopes from the page go out over this node's peer
 //! connections (or into its own core). A member whose address is ours but whose page is
-//! gone (closed, or this node restarted) is removed by the sweep in [`EventLoop::live_tick`].
+//! gone (closed, or this node restarted) is removed by the sweep in [`EventLoop::live_tick`];
+//! one whose relay's connection to the leader broke is removed by the leader
+//! (`relay_watch.rs`).
 
 use super::event_loop::EventLoop;
 use crate::gateway::{GatewayRequest, LiveSnapshot, RelayOutbox, ToPage};

@@ -14,6 +14,7 @@ mod driver;
 mod event_loop;
 mod live;
 mod outcome;
+mod relay_watch;
 mod requests;
 mod status;
 
