@@ -63,3 +63,17 @@ export function launchChromium() {
     ],
   });
 }
+
+/** A new page whose page errors, failed requests (HTTP 400 and above) and console errors are
+ * pushed onto `errors`, which each test checks at its end. */
+export async function newPage(browser, errors, viewport = { width: 1280, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console error: ${message.text()}`);
+  });
+  return page;
+}

@@ -25,7 +25,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, requireDist } from './common.mjs';
+import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, newPage, requireDist } from './common.mjs';
 
 const TOTAL_TIMEOUT_MS = 240_000;
 const NODES = 3;
@@ -160,18 +160,6 @@ function redisCli(port, ...args) {
   return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
 }
 
-async function newPage(browser) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) errors.push(`HTTP ${response.status()} for ${response.url()}`);
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console error: ${message.text()}`);
-  });
-  return page;
-}
-
 async function shot(page, name) {
   const file = path.join(ARTIFACTS, `live-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -201,7 +189,7 @@ async function main() {
   const browser = await launchChromium();
   try {
     // 1. Served by a node: live mode by itself, every node, the real leader.
-    const page = await newPage(browser);
+    const page = await newPage(browser, errors, { width: 1280, height: 1000 });
     const loadStart = Date.now();
     await page.goto(url, { waitUntil: 'load' });
     await page.locator('#mode-live.on').waitFor({ timeout: 15_000 });

@@ -18,7 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, requireDist, serve } from './common.mjs';
+import { ARTIFACTS, CHROMIUM, DIST, ROOT, launchChromium, newPage, requireDist, serve } from './common.mjs';
 
 const TOTAL_TIMEOUT_MS = 300_000;
 const LEADER_WITHIN_MS = 2_000;
@@ -35,18 +35,6 @@ const results = {};
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
-}
-
-async function newPage(browser, viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) errors.push(`HTTP ${response.status()} for ${response.url()}`);
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console error: ${message.text()}`);
-  });
-  return page;
 }
 
 async function shot(page, name, fullPage = false) {
@@ -118,7 +106,7 @@ async function main() {
     console.log(`page tests against ${url} in ${CHROMIUM} (${browser.version()})`);
 
     // 1. Loads, and a leader within 2 s.
-    const page = await newPage(browser);
+    const page = await newPage(browser, errors);
     const start = Date.now();
     await page.goto(url, { waitUntil: 'load' });
     await page.locator('#ring').waitFor({ timeout: 30_000 });
@@ -153,7 +141,7 @@ async function main() {
     const fragment = (await page.evaluate(() => location.hash)).slice(1);
     check(fragment.startsWith('v1&'), `no replay link in the URL: "${fragment}"`);
     check(fragment.includes('c' + leader.slice(1)), `the link does not hold the crash: ${fragment}`);
-    const replay = await newPage(browser);
+    const replay = await newPage(browser, errors);
     await replay.goto(`${url}#${fragment}`, { waitUntil: 'load' });
     await replay.locator('#ring').waitFor({ timeout: 30_000 });
     const replayed = await text(replay, '#trace-hash');
@@ -201,7 +189,7 @@ async function main() {
     await shot(page, 'help');
     await page.keyboard.press('Escape');
     await page.click('#theme');
-    const phone = await newPage(browser, { width: 390, height: 844 });
+    const phone = await newPage(browser, errors, { width: 390, height: 844 });
     await phone.goto(url, { waitUntil: 'load' });
     await phone.locator('#ring').waitFor({ timeout: 30_000 });
     await phone.waitForTimeout(2_000);
@@ -209,7 +197,7 @@ async function main() {
     await phone.close();
 
     // 5. Frames per second with ~200 messages in flight.
-    const perf = await newPage(browser);
+    const perf = await newPage(browser, errors);
     await perf.goto(`${url}#${PERF_LINK}`, { waitUntil: 'load' });
     await perf.locator('#ring').waitFor({ timeout: 30_000 });
     await perf.click('#play');
@@ -248,7 +236,7 @@ async function main() {
     check(fps >= 20, `${fps.toFixed(1)} frames per second`);
 
     // Fast-forward: events per second at "max" on the default cluster with the autopilot.
-    const fast = await newPage(browser);
+    const fast = await newPage(browser, errors);
     await fast.goto(url, { waitUntil: 'load' });
     await fast.locator('#ring').waitFor({ timeout: 30_000 });
     await fast.click('#autopilot');
