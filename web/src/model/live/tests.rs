@@ -110,6 +110,22 @@ fn sent_to(commands: &[SocketCommand], to: &str) -> Vec<PageMessage> {
         .collect()
 }
 
+/// Asks node 1 to relay a browser peer (the page must hold the token) and answers as node 1
+/// would: the peer joins as n4.
+fn join_peer_as_n4(live: &mut LiveCluster, asked: u64, answered: u64) {
+    live.take_commands();
+    live.peer_join(at(asked)).unwrap();
+    let sent = sent_to(&live.take_commands(), &addr(1));
+    let [PageMessage::PeerJoin { id }] = sent.as_slice() else {
+        panic!("a join: {sent:?}");
+    };
+    let joined = NodeMessage::PeerJoined {
+        id: *id,
+        peer: NodeId(4),
+    };
+    live.received(&addr(1), &json(&joined), at(answered));
+}
+
 /// A page connected to a three-node cluster led by n2, every node reporting.
 fn cluster() -> LiveCluster {
     let mut live = LiveCluster::new(at(0));
@@ -605,17 +621,7 @@ fn a_browser_peer_joins_through_its_relay_and_answers_the_leader() {
     let mut live = cluster();
     assert!(live.peer_join(at(20)).is_err(), "needs the token");
     live.set_token("t", at(20));
-    live.take_commands();
-    live.peer_join(at(21)).unwrap();
-    let sent = sent_to(&live.take_commands(), &addr(1));
-    let [PageMessage::PeerJoin { id }] = sent.as_slice() else {
-        panic!("a join: {sent:?}");
-    };
-    let joined = NodeMessage::PeerJoined {
-        id: *id,
-        peer: NodeId(4),
-    };
-    live.received(&addr(1), &json(&joined), at(30));
+    join_peer_as_n4(&mut live, 21, 30);
     assert_eq!(live.peer_id(), Some(NodeId(4)));
     // It keeps the cluster's time, as its relay announced it.
     assert_eq!(peer_timing(&live), TIMING);
@@ -673,17 +679,7 @@ fn a_browser_peer_takes_the_native_defaults_from_a_node_that_does_not_say_its_ti
     live.received(&addr(1), &welcome.to_string(), at(2));
     assert_eq!(live.connections().next().unwrap().timing, None);
     live.set_token("t", at(3));
-    live.take_commands();
-    live.peer_join(at(4)).unwrap();
-    let sent = sent_to(&live.take_commands(), &addr(1));
-    let [PageMessage::PeerJoin { id }] = sent.as_slice() else {
-        panic!("a join: {sent:?}");
-    };
-    let joined = NodeMessage::PeerJoined {
-        id: *id,
-        peer: NodeId(4),
-    };
-    live.received(&addr(1), &json(&joined), at(5));
+    join_peer_as_n4(&mut live, 4, 5);
     assert_eq!(peer_timing(&live), PEER_TIMING);
     assert!(live.admin_log().back().unwrap().text.contains("defaults"));
 }
