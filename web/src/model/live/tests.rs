@@ -715,16 +715,7 @@ fn a_leader_status_with_progress_reads_back() {
 fn a_peer_whose_relay_dies_is_removed_through_another_node() {
     let mut live = cluster();
     live.set_token("t", at(20));
-    live.peer_join(at(21)).unwrap();
-    let sent = sent_to(&live.take_commands(), &addr(1));
-    let Some(PageMessage::PeerJoin { id }) = sent.last() else {
-        panic!("a join: {sent:?}");
-    };
-    let joined = NodeMessage::PeerJoined {
-        id: *id,
-        peer: NodeId(4),
-    };
-    live.received(&addr(1), &json(&joined), at(30));
+    join_peer_as_n4(&mut live, 21, 30);
     live.closed(&addr(1), "", at(40));
     assert_eq!(live.peer_id(), None);
     let commands = live.take_commands();
