@@ -519,6 +519,15 @@ fn free_base(n: u16) -> u16 {
     common::free_ports(n) - 1
 }
 
+/// Waits until the RESP port answers a PING, or fails with `what`.
+fn wait_until_answering(port: u16, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    while !resp_ping(port) {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn resp_ping(port: u16) -> bool {
     let Ok(stream) = TcpStream::connect_timeout(
         &format!("127.0.0.1:{port}").parse().expect("address"),
@@ -561,10 +570,8 @@ fn flotilla_cluster_pauses_crashes_and_restarts_nodes_for_a_page() {
         resp_base,
         http_base,
     };
-    let deadline = Instant::now() + STARTUP;
-    while !(1..=3).all(|i| resp_ping(cluster.resp_base + i)) {
-        assert!(Instant::now() < deadline, "the cluster did not start");
-        std::thread::sleep(Duration::from_millis(100));
+    for i in 1..=3 {
+        wait_until_answering(cluster.resp_base + i, STARTUP, "the cluster did not start");
     }
     let mut page = Page::connect(cluster.http_base + 1, "?token=sup-token");
     let NodeMessage::Welcome { authed, .. } = welcome(&mut page) else {
@@ -582,22 +589,14 @@ fn flotilla_cluster_pauses_crashes_and_restarts_nodes_for_a_page() {
     );
     let result = page.admin(2, AdminAction::Restart { node: NodeId(2) });
     assert!(matches!(result, AdminResult::Ok { .. }), "{result:?}");
-    let deadline = Instant::now() + STARTUP;
-    while !resp_ping(cluster.resp_base + 2) {
-        assert!(Instant::now() < deadline, "node 2 did not restart");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_answering(cluster.resp_base + 2, STARTUP, "node 2 did not restart");
     // Pause node 3 (SIGSTOP): it stops answering; resume: it answers again.
     let result = page.admin(3, AdminAction::Pause { node: NodeId(3) });
     assert!(matches!(result, AdminResult::Ok { .. }), "{result:?}");
     assert!(!resp_ping(cluster.resp_base + 3), "a paused node answered");
     let result = page.admin(4, AdminAction::Resume { node: NodeId(3) });
     assert!(matches!(result, AdminResult::Ok { .. }), "{result:?}");
-    let deadline = Instant::now() + RETRY;
-    while !resp_ping(cluster.resp_base + 3) {
-        assert!(Instant::now() < deadline, "node 3 did not resume");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_answering(cluster.resp_base + 3, RETRY, "node 3 did not resume");
     // Unknown nodes are refused by the supervisor.
     let result = page.admin(5, AdminAction::Pause { node: NodeId(9) });
     assert!(
