@@ -620,13 +620,7 @@ fn drive_peer(
 ) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        let now = peer_clock(start);
-        if now >= peer.next_deadline() {
-            peer.tick(now).expect("tick");
-        }
-        for envelope in peer.take_outbox() {
-            page.send(&PageMessage::Raft(envelope));
-        }
+        tick_and_send(page, peer, start);
         if done(peer) {
             return true;
         }
@@ -634,11 +628,37 @@ fn drive_peer(
             .next_deadline()
             .saturating_sub(peer_clock(start))
             .clamp(1, 20);
-        if let Some(NodeMessage::Raft(envelope)) = page.recv(Duration::from_millis(wait)) {
-            peer.receive(envelope, peer_clock(start)).expect("receive");
-        }
+        receive_one(page, peer, start, Duration::from_millis(wait));
     }
     false
+}
+
+/// Ticks the browser peer if its deadline passed and sends what it has to say.
+fn tick_and_send(page: &mut Page, peer: &mut HostedPeer, start: Instant) {
+    let now = peer_clock(start);
+    if now >= peer.next_deadline() {
+        peer.tick(now).expect("tick");
+    }
+    for envelope in peer.take_outbox() {
+        page.send(&PageMessage::Raft(envelope));
+    }
+}
+
+/// Waits up to `wait` for one message: a Raft envelope goes to the browser peer, anything
+/// else is returned.
+fn receive_one(
+    page: &mut Page,
+    peer: &mut HostedPeer,
+    start: Instant,
+    wait: Duration,
+) -> Option<NodeMessage> {
+    match page.recv(wait)? {
+        NodeMessage::Raft(envelope) => {
+            peer.receive(envelope, peer_clock(start)).expect("receive");
+            None
+        }
+        other => Some(other),
+    }
 }
 
 /// Sends an admin action and keeps the browser peer running until it is answered.
@@ -652,19 +672,13 @@ fn admin_while_driving(
     page.send(&PageMessage::Admin { id, action });
     let deadline = Instant::now() + RETRY;
     while Instant::now() < deadline {
-        let now = peer_clock(start);
-        if now >= peer.next_deadline() {
-            peer.tick(now).expect("tick");
-        }
-        for envelope in peer.take_outbox() {
-            page.send(&PageMessage::Raft(envelope));
-        }
-        match page.recv(Duration::from_millis(10)) {
-            Some(NodeMessage::Raft(envelope)) => {
-                peer.receive(envelope, peer_clock(start)).expect("receive");
+        tick_and_send(page, peer, start);
+        if let Some(NodeMessage::AdminReply { id: got, result }) =
+            receive_one(page, peer, start, Duration::from_millis(10))
+        {
+            if got == id {
+                return result;
             }
-            Some(NodeMessage::AdminReply { id: got, result }) if got == id => return result,
-            _ => {}
         }
     }
     panic!("no answer to admin request {id}");
